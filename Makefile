@@ -1,0 +1,73 @@
+# CloudShelf: `make dev` runs the store locally, `make test` runs every test.
+# Both set up what they need on a fresh machine (Python venvs; later, Chromium).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 3000
+PHASE ?= 1
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+# Python 3.13 (the Lambda runtime): .python-version selects it through pyenv where present.
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || pyenv which python3.13 2>/dev/null || ls /root/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -1)
+FUNCTIONS := books carts users orders
+
+.PHONY: help dev seed test test-fast lint format typecheck validate build openapi events clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/app.txt requirements/dev.txt pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 is needed (pyenv install 3.13)"; exit 1; }
+	@test -x $(PY) || $(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 is needed (pyenv install 3.13)"; exit 1; }
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON313) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.txt
+	@touch $@
+
+dev: $(VENV)/.installed ## run the whole store on http://127.0.0.1:$(PORT) (PHASE=1|2)
+	$(VENV)/bin/cloudshelf dev --port $(PORT) --phase $(PHASE)
+
+seed: $(VENV)/.installed ## load the demo catalog into a running local stack
+	$(VENV)/bin/cloudshelf seed
+
+test: $(VENV)/.installed $(SAM_VENV)/.installed ## every test: unit, integration, contract, template
+	PATH="$(dir $(PYTHON313)):$$PATH" $(PY) -m pytest -p no:cacheprovider \
+		--cov=layers/shared/cloudshelf --cov=src --cov=cloudshelf_dev --cov-report=term:skip-covered --cov-fail-under=85
+
+test-fast: $(VENV)/.installed ## unit and handler tests only
+	$(PY) -m pytest -p no:cacheprovider tests/unit tests/integration -m "not slow"
+
+lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy and the template checks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/shared/cloudshelf cloudshelf_dev scripts
+	@for fn in $(FUNCTIONS); do $(VENV)/bin/mypy layers/shared/cloudshelf src/$$fn/app.py || exit 1; done
+	PATH="$(dir $(PYTHON313)):$$PATH" $(PY) scripts/check_template.py
+
+format: $(VENV)/.installed ## format and fix what ruff can
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+validate: $(SAM_VENV)/.installed ## sam validate --lint
+	$(SAM_VENV)/bin/sam validate --lint
+
+build: $(SAM_VENV)/.installed ## sam build (arm64, python3.13)
+	PATH="$(dir $(PYTHON313)):$$PATH" $(SAM_VENV)/bin/sam build --cached --parallel
+
+openapi: $(VENV)/.installed ## regenerate openapi.json from the route code
+	$(VENV)/bin/cloudshelf openapi
+
+events: $(VENV)/.installed ## regenerate events/*.json from template.yaml
+	$(PY) scripts/make_events.py
+
+clean: ## remove build output and caches (keeps the venvs)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis htmlcov .coverage

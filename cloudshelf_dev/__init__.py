@@ -1,0 +1,1 @@
+"""CloudShelf developer tools: local stack, seed data and CLI."""

@@ -1,0 +1,37 @@
+"""Loading a template function's handler the way Lambda does: CodeUri on the path, Handler as module.function."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from cloudshelf_dev.template import FunctionSpec, functions
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def load_handler(spec: FunctionSpec) -> Handler:
+    """Import ``spec``'s handler module from its CodeUri under a name unique to the function."""
+    module_path, _, attribute = spec.handler.rpartition(".")
+    file = spec.code_uri / (module_path.replace(".", "/") + ".py")
+    name = f"cloudshelf_fn_{spec.logical_id}_{module_path.replace('.', '_')}"
+    module = sys.modules.get(name)
+    if module is None:
+        module_spec = importlib.util.spec_from_file_location(name, file)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot load {file}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        module_spec.loader.exec_module(module)
+    handler: Handler = getattr(module, attribute)
+    return handler
+
+
+def handler_for(logical_id: str) -> Handler:
+    """The handler of the template function ``logical_id``."""
+    for spec in functions():
+        if spec.logical_id == logical_id:
+            return load_handler(spec)
+    raise KeyError(logical_id)

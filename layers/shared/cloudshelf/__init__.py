@@ -1,0 +1,1 @@
+"""CloudShelf shared code: domain, models, repositories, settings and observability."""

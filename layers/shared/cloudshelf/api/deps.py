@@ -1,0 +1,33 @@
+"""Dependencies that routes declare: repositories and rules, from the cached factories."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.depends import Depends
+
+from cloudshelf.domain.carts import CartRules
+from cloudshelf.repositories import factory
+from cloudshelf.repositories.base import BookRepository, CartRepository, OrderRepository, UserRepository
+from cloudshelf.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def cart_rules() -> CartRules:
+    """Cart lifetime and limits from settings."""
+    settings = get_settings()
+    return CartRules(
+        ttl=timedelta(days=settings.cart_ttl_days),
+        max_lines=settings.max_cart_lines,
+        max_quantity=settings.max_line_quantity,
+        currency=settings.currency,
+    )
+
+
+Books = Annotated[BookRepository, Depends(factory.book_repository)]
+Carts = Annotated[CartRepository, Depends(factory.cart_repository)]
+Orders = Annotated[OrderRepository, Depends(factory.order_repository)]
+Users = Annotated[UserRepository, Depends(factory.user_repository)]
+Rules = Annotated[CartRules, Depends(cart_rules)]

@@ -1,0 +1,42 @@
+"""Opaque pagination cursors.
+
+A cursor carries only the sort-key values needed to resume; the repository rebuilds
+the full start key from the caller's own, trusted partition. A cursor from another
+user or another query therefore cannot reach data outside the caller's query.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from cloudshelf.errors import InvalidInput
+
+MAX_CURSOR_LENGTH = 1024
+
+
+def encode_cursor(kind: str, values: dict[str, str | int]) -> str:
+    """Pack resume values for query ``kind`` into an opaque string."""
+    raw = json.dumps({"k": kind, "v": values}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str) -> dict[str, str | int]:
+    """Unpack a cursor made by :func:`encode_cursor` for the same ``kind``.
+
+    Raises :class:`InvalidInput` for anything else.
+    """
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidInput("cursor is not valid", {"field": "cursor"})
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("cursor is not valid", {"field": "cursor"}) from exc
+    values = data.get("v") if isinstance(data, dict) else None
+    if data.get("k") != kind or not isinstance(values, dict):
+        raise InvalidInput("cursor is not valid for this query", {"field": "cursor"})
+    if not all(isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool) for k, v in values.items()):
+        raise InvalidInput("cursor is not valid", {"field": "cursor"})
+    return values

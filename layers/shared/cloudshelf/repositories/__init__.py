@@ -1,0 +1,1 @@
+"""Storage behind one interface per resource, with DynamoDB and PostgreSQL implementations."""

@@ -1,0 +1,138 @@
+"""Orders in DynamoDB (``userId``, ``orderId`` time-sortable) and the atomic checkout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudshelf.cursor import decode_cursor, encode_cursor
+from cloudshelf.errors import CartChanged, OutOfStock
+from cloudshelf.models.carts import StoredCart
+from cloudshelf.models.orders import Order
+from cloudshelf.repositories.base import Page
+from cloudshelf.repositories.dynamodb.books import book_key
+from cloudshelf.repositories.dynamodb.carts import cart_key
+from cloudshelf.repositories.dynamodb.client import dynamodb_client, translated_errors
+from cloudshelf.repositories.dynamodb.codec import from_item, n, s, to_item
+from cloudshelf.repositories.dynamodb.transactions import TransactionCancelled, batch_get, transact_write
+
+
+def order_item(order: Order) -> dict[str, Any]:
+    """An order as a DynamoDB item (money as exact numbers)."""
+    data = order.model_dump(mode="json")
+    return to_item(data)
+
+
+def order_from_item(item: dict[str, Any]) -> Order:
+    """An Order from a stored item."""
+    return Order.model_validate(from_item(item))
+
+
+class DynamoOrderRepository:
+    """OrderRepository: a user's orders are one partition, newest first by id."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def get(self, user_id: str, order_id: str) -> Order | None:
+        with translated_errors():
+            item = (
+                dynamodb_client()
+                .get_item(TableName=self.table, Key={"userId": s(user_id), "orderId": s(order_id)})
+                .get("Item")
+            )
+        return order_from_item(item) if item else None
+
+    def list_page(self, user_id: str, limit: int, cursor: str | None) -> Page[Order]:
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": {":u": s(user_id)},
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if cursor:
+            after = str(decode_cursor("orders", cursor).get("id", ""))
+            params["ExclusiveStartKey"] = {"userId": s(user_id), "orderId": s(after)}
+        with translated_errors():
+            items = dynamodb_client().query(**params).get("Items", [])
+        orders = [order_from_item(i) for i in items[:limit]]
+        more = len(items) > limit
+        return Page(orders, encode_cursor("orders", {"id": orders[-1].orderId}) if more else None)
+
+
+class DynamoCheckoutRepository:
+    """CheckoutRepository: one TransactWriteItems over the books, orders and carts tables."""
+
+    def __init__(self, books_table: str, orders_table: str, carts_table: str) -> None:
+        self.books_table = books_table
+        self.orders_table = orders_table
+        self.carts_table = carts_table
+
+    def place_order(self, order: Order, cart: StoredCart) -> None:
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.books_table,
+                    "Key": book_key(line.bookId),
+                    "UpdateExpression": "SET stock = stock - :q, version = version + :one, updatedAt = :now",
+                    "ConditionExpression": "attribute_exists(pk) AND stock >= :q AND price = :p",
+                    "ExpressionAttributeValues": {
+                        ":q": n(line.quantity),
+                        ":p": n(line.unitPrice),
+                        ":one": n(1),
+                        ":now": s(order.model_dump(mode="json")["createdAt"]),
+                    },
+                }
+            }
+            for line in order.items
+        ]
+        actions.append(
+            {
+                "Put": {
+                    "TableName": self.orders_table,
+                    "Item": order_item(order),
+                    "ConditionExpression": "attribute_not_exists(orderId)",
+                }
+            }
+        )
+        actions.append(
+            {
+                "Delete": {
+                    "TableName": self.carts_table,
+                    "Key": cart_key(cart.userId),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": n(cart.version)},
+                }
+            }
+        )
+        try:
+            transact_write(actions, token=order.orderId)
+        except TransactionCancelled as exc:
+            failed = {
+                order.items[i].bookId
+                for i, r in enumerate(exc.reasons[: len(order.items)])
+                if r == "ConditionalCheckFailed"
+            }
+            short = self._short_lines(order, failed)
+            if short:
+                raise OutOfStock("not enough stock for some books", {"books": short}) from exc
+            raise CartChanged("the cart or a price changed during checkout; review the cart and retry") from exc
+
+    def _short_lines(self, order: Order, book_ids: set[str]) -> list[dict[str, Any]]:
+        """Which of ``book_ids`` really lack stock now (as opposed to a changed price)."""
+        if not book_ids:
+            return []
+        stock = {}
+        for item in batch_get(self.books_table, [book_key(b) for b in sorted(book_ids)]):
+            data = from_item(item)
+            stock[data["bookId"]] = int(data["stock"])
+        return [
+            {
+                "bookId": line.bookId,
+                "title": line.title,
+                "requested": line.quantity,
+                "available": stock.get(line.bookId, 0),
+            }
+            for line in order.items
+            if line.bookId in book_ids and stock.get(line.bookId, 0) < line.quantity
+        ]
