@@ -10,14 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psycopg2
 import pytest
 from moto import mock_aws
 
 from cloudshelf.api import deps, idempotency
 from cloudshelf.repositories.dynamodb.client import dynamodb_client
 from cloudshelf.repositories.factory import clear_caches
+from cloudshelf.repositories.postgres.migrate import apply_migrations
 from cloudshelf_dev.events import claims_for
 from cloudshelf_dev.handlers import handler_for
+from cloudshelf_dev.moto_server import LockedMotoServer
+from cloudshelf_dev.postgres import LocalPostgres
 from cloudshelf_dev.tables import TABLE_ENV, create_tables, local_table_names
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -54,8 +58,43 @@ def reset_caches() -> None:
     deps.cart_rules.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """A real PostgreSQL server on loopback for the session, with the migrations applied."""
+    server = LocalPostgres().start()
+    conn = psycopg2.connect(server.dsn)
+    try:
+        apply_migrations(conn)
+    finally:
+        conn.close()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["1", "2"], ids=["phase1", "phase2"])
+def phase(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which data phase the test runs in: 1 (all DynamoDB) or 2 (books, users, orders in PostgreSQL)."""
+    value: str = request.param
+    monkeypatch.setenv("CLOUDSHELF_DATA_PHASE", value)
+    if value == "2":
+        server: LocalPostgres = request.getfixturevalue("postgres")
+        monkeypatch.setenv("CLOUDSHELF_DB_DSN", server.dsn)
+        truncate(server.dsn)
+    return value
+
+
+def truncate(dsn: str) -> None:
+    """Empty every phase-2 table."""
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("TRUNCATE books, users, orders, order_items")
+    finally:
+        conn.close()
+
+
 @pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def dynamodb(phase: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto's DynamoDB with the template's tables, and the settings pointing at them."""
     names = local_table_names("test")
     for logical_id, variable in TABLE_ENV.items():
@@ -66,6 +105,22 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         create_tables(client, names)
         yield client
     reset_caches()
+
+
+@pytest.fixture
+def moto_server(phase: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A locked moto server on loopback with the template's tables; settings point at it."""
+    server = LockedMotoServer().start()
+    server.reset()  # moto's state is per process: start from nothing
+    names = local_table_names("conc")
+    for logical_id, variable in TABLE_ENV.items():
+        monkeypatch.setenv(variable, names[logical_id])
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.url)
+    create_tables(boto3.client("dynamodb", endpoint_url=server.url), names)
+    reset_caches()
+    yield server.url
+    reset_caches()
+    server.stop()
 
 
 @pytest.fixture
@@ -86,10 +141,10 @@ def invoke(dynamodb: Any) -> Invoke:
     def call(
         route: str,
         *,
-        claims: dict[str, Any] | None | str = "default",
+        claims: dict[str, Any] | str | None = "default",
         body: Any = "default",
         raw_body: str | None = None,
-        query: dict[str, list[str]] | None | str = "default",
+        query: dict[str, list[str]] | str | None = "default",
         headers: dict[str, list[str]] | None = None,
         **path: str,
     ) -> Reply:

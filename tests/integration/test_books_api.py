@@ -11,18 +11,24 @@ from tests.integration.conftest import Invoke
 def test_create_get_replace_delete(invoke: Invoke, admin: dict[str, str], add_book: Callable[..., Any]) -> None:
     # Given an admin creates a book
     book = add_book()
-    assert book["price"] == "9.99" and book["isbn"] == "9780306406157"
+    assert book["price"] == "9.99"
+    assert book["isbn"] == "9780306406157"
     # When anyone reads it / Then it is there
     got = invoke("GetBook", bookId=book["bookId"])
-    assert got.status == 200 and got.body == book
+    assert got.status == 200
+    assert got.body == book
     # When the admin replaces it / Then id and creation time stay, fields change
-    replaced = invoke("ReplaceBook", claims=admin, bookId=book["bookId"], body={**_input(book), "price": "12.50", "stock": 9})
+    replaced = invoke(
+        "ReplaceBook", claims=admin, bookId=book["bookId"], body={**_input(book), "price": "12.50", "stock": 9}
+    )
     assert replaced.status == 200
-    assert replaced.body["bookId"] == book["bookId"] and replaced.body["createdAt"] == book["createdAt"]
+    assert replaced.body["bookId"] == book["bookId"]
+    assert replaced.body["createdAt"] == book["createdAt"]
     assert (replaced.body["price"], replaced.body["stock"]) == ("12.50", 9)
     # When deleted / Then 204 and gone
     deleted = invoke("DeleteBook", claims=admin, bookId=book["bookId"])
-    assert deleted.status == 204 and deleted.body is None
+    assert deleted.status == 204
+    assert deleted.body is None
     assert invoke("GetBook", bookId=book["bookId"]).status == 404
     assert invoke("DeleteBook", claims=admin, bookId=book["bookId"]).status == 404
     assert invoke("ReplaceBook", claims=admin, bookId=book["bookId"], body=_input(book)).status == 404
@@ -89,7 +95,7 @@ def test_search_by_word_prefixes_ranked_without_scan(
     assert [b["title"] for b in found.body["items"]] == ["The Time Machine"]
     # And title matches rank above author matches
     wells = invoke("ListBooks", query={"q": ["wells"]})
-    assert [b["title"] for b in wells.body["items"]][0] == "Wells of Time"
+    assert next(b["title"] for b in wells.body["items"]) == "Wells of Time"
     assert len(wells.body["items"]) == 3
     # And search can be narrowed to a category
     poetry = invoke("ListBooks", query={"q": ["wells"], "category": ["Poetry"]})
@@ -123,7 +129,10 @@ def test_admin_routes_refuse_others(
     assert invoke("ReplaceBook", claims=shopper, bookId=book["bookId"]).status == 403
     assert invoke("DeleteBook", claims=shopper, bookId=book["bookId"]).status == 403
     assert invoke("CreateBook", claims=None).status == 401
-    assert invoke("DeleteBook", claims={"sub": "x", "cognito:groups": "administrators"}, bookId=book["bookId"]).status == 403
+    assert (
+        invoke("DeleteBook", claims={"sub": "x", "cognito:groups": "administrators"}, bookId=book["bookId"]).status
+        == 403
+    )
     assert invoke("GetBook", bookId=book["bookId"]).body == book
 
 

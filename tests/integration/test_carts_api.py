@@ -61,7 +61,12 @@ def test_carts_are_private(
 
 @pytest.mark.parametrize(
     ("quantity", "status", "code"),
-    [(6, 409, "OUT_OF_STOCK"), (21, 422, "LIMIT_EXCEEDED"), (0, 422, "VALIDATION_ERROR"), (-3, 422, "VALIDATION_ERROR")],
+    [
+        (6, 409, "OUT_OF_STOCK"),
+        (21, 422, "LIMIT_EXCEEDED"),
+        (0, 422, "VALIDATION_ERROR"),
+        (-3, 422, "VALIDATION_ERROR"),
+    ],
 )
 def test_quantity_rules(
     invoke: Invoke, shopper: dict[str, str], add_book: Callable[..., Any], quantity: int, status: int, code: str
@@ -107,18 +112,23 @@ def test_every_write_sets_the_ttl_and_expired_carts_are_not_served(
     book = add_book()
     # Given a cart just written / Then its TTL attribute is 7 days ahead (epoch seconds)
     invoke("PutCartItem", claims=shopper, bookId=book["bookId"], body={"quantity": 1})
-    table = [t for t in dynamodb.list_tables()["TableNames"] if t.endswith("CartsTable")][0]
+    table = next(t for t in dynamodb.list_tables()["TableNames"] if t.endswith("CartsTable"))
     key = {"userId": {"S": shopper["sub"]}, "cartId": {"S": "CURRENT"}}
     expires = int(dynamodb.get_item(TableName=table, Key=key)["Item"]["expiresAt"]["N"])
     assert abs(expires - (time.time() + 7 * 86400)) < 60
     # When the expiry passes but DynamoDB has not deleted the item yet
     dynamodb.update_item(
-        TableName=table, Key=key, UpdateExpression="SET expiresAt = :e", ExpressionAttributeValues={":e": {"N": str(int(time.time()) - 5)}}
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET expiresAt = :e",
+        ExpressionAttributeValues={":e": {"N": str(int(time.time()) - 5)}},
     )
     # Then the cart reads as empty and says it expired
     cart = invoke("GetCart", claims=shopper).body
-    assert cart["items"] == [] and cart["expired"] is True
+    assert cart["items"] == []
+    assert cart["expired"] is True
     # And the next write starts a fresh cart with a fresh expiry
     cart = invoke("PutCartItem", claims=shopper, bookId=book["bookId"], body={"quantity": 2}).body
-    assert [line["quantity"] for line in cart["items"]] == [2] and cart["expired"] is False
+    assert [line["quantity"] for line in cart["items"]] == [2]
+    assert cart["expired"] is False
     assert int(dynamodb.get_item(TableName=table, Key=key)["Item"]["expiresAt"]["N"]) > time.time() + 6 * 86400

@@ -32,7 +32,8 @@ def test_events_have_the_api_gateway_shape(path: Path) -> None:
     event = APIGatewayProxyEvent(raw)
     route = ROUTES[(event.http_method, event.resource)]
     # Then it is a REST v1 proxy event with claims exactly where the route needs them
-    assert event.request_context.request_id and event.request_context.stage == "prod"
+    assert event.request_context.request_id
+    assert event.request_context.stage == "prod"
     assert raw["multiValueHeaders"]["Host"] == [event.headers["Host"]]
     has_claims = "authorizer" in raw["requestContext"]
     assert has_claims is not route.public

@@ -38,7 +38,9 @@ def test_checkout_takes_stock_writes_the_order_and_clears_the_cart(
     # Then one order with server prices, stock taken, cart empty
     assert reply.status == 201, reply.body
     order = reply.body
-    assert order["total"] == "39.73" and order["note"] == "gift" and order["userId"] == shopper["sub"]
+    assert order["total"] == "39.73"
+    assert order["note"] == "gift"
+    assert order["userId"] == shopper["sub"]
     assert sum(Decimal(i["lineTotal"]) for i in order["items"]) == Decimal(order["total"])
     assert (_stock(invoke, a), _stock(invoke, b)) == (3, 0)
     assert invoke("GetCart", claims=shopper).body["items"] == []
@@ -102,7 +104,8 @@ def test_keys_belong_to_their_caller(
     # Given A ordered with a key / When B uses the same key / Then B gets B's own order
     a = invoke("PlaceOrder", claims=shopper, body=None, headers=header).body
     b = invoke("PlaceOrder", claims=other_shopper, body=None, headers=header).body
-    assert a["orderId"] != b["orderId"] and b["userId"] == other_shopper["sub"]
+    assert a["orderId"] != b["orderId"]
+    assert b["userId"] == other_shopper["sub"]
     assert _stock(invoke, book) == 3
 
 

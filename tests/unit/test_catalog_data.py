@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudshelf.models.books import BookInput
 
+from cloudshelf.models.books import BookInput
 from cloudshelf_dev.covers import cover_path, cover_svg
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "cloudshelf_dev" / "data" / "catalog.json"

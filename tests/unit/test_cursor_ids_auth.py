@@ -52,8 +52,12 @@ def test_precheck_refuses_big_bodies_and_non_admin_writes() -> None:
     assert precheck(anonymous, admin_writes=True)["statusCode"] == 401  # type: ignore[index]
     shopper = {"httpMethod": "DELETE", "requestContext": {"authorizer": {"claims": {"sub": "u1"}}}}
     refused = precheck(shopper, admin_writes=True)
-    assert refused is not None and refused["statusCode"] == 403
+    assert refused is not None
+    assert refused["statusCode"] == 403
     assert json.loads(refused["body"])["error"]["code"] == "FORBIDDEN"
-    admin = {"httpMethod": "DELETE", "requestContext": {"authorizer": {"claims": {"sub": "a", "cognito:groups": "admin"}}}}
+    admin = {
+        "httpMethod": "DELETE",
+        "requestContext": {"authorizer": {"claims": {"sub": "a", "cognito:groups": "admin"}}},
+    }
     assert precheck(admin, admin_writes=True) is None
     assert precheck({"httpMethod": "GET"}, admin_writes=True) is None

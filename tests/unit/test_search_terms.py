@@ -31,7 +31,9 @@ def test_score_requires_every_word_and_prefers_title_matches() -> None:
     assert score(["time", "verne"], "The Time Machine", "H. G. Wells") is None
     by_title = score(["wells"], "Wells of Time", "Somebody")
     by_author = score(["wells"], "The Time Machine", "H. G. Wells")
-    assert by_title is not None and by_author is not None and by_title > by_author
+    assert by_title is not None
+    assert by_author is not None
+    assert by_title > by_author
     assert score(["mach"], "The Time Machine", "H. G. Wells") is not None
 
 

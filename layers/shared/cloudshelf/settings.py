@@ -23,6 +23,16 @@ class Settings(BaseSettings):
     idempotency_table: str = "cloudshelf-idempotency"
     # "1": everything in DynamoDB. "2": books, users and orders in PostgreSQL.
     data_phase: Literal["1", "2"] = "1"
+    # Phase 2: PostgreSQL. Either a full DSN (local stack, tests) or host/port/name with the
+    # credentials in Secrets Manager (AWS; fetched through Powertools Parameters, cached).
+    db_dsn: str = ""
+    db_host: str = ""
+    db_port: int = 5432
+    db_name: str = "cloudshelf"
+    db_secret_arn: str = ""
+    db_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "require"
+    db_connect_timeout_s: int = Field(default=3, ge=1, le=30)
+    db_statement_timeout_ms: int = Field(default=5000, ge=100, le=60000)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     cart_ttl_days: int = Field(default=7, ge=1, le=90)
     max_cart_lines: int = Field(default=50, ge=1, le=90)

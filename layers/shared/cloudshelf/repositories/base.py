@@ -70,8 +70,12 @@ class CartRepository(Protocol):
         """
         ...
 
-    def delete(self, user_id: str) -> None:
-        """Remove the user's cart (no error if there is none)."""
+    def delete(self, user_id: str, expected_version: int | None = None) -> None:
+        """Remove the user's cart (no error if there is none).
+
+        With ``expected_version``, only if the stored cart still has that version
+        (CartChanged otherwise).
+        """
         ...
 
 

@@ -1,4 +1,8 @@
-"""Picks the repository implementations once per execution environment, from settings."""
+"""Picks the repository implementations once per execution environment, from settings.
+
+Phase 1 keeps everything in DynamoDB. Phase 2 keeps books, users and orders in
+PostgreSQL; carts stay in DynamoDB in every phase.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +18,19 @@ from cloudshelf.repositories.base import (
 from cloudshelf.settings import get_settings
 
 
-def _require_phase_1() -> None:
-    phase = get_settings().data_phase
-    if phase != "1":
-        raise RuntimeError(f"CLOUDSHELF_DATA_PHASE={phase} is not supported by this build (phase 1 only)")
+def _phase_2() -> bool:
+    return get_settings().data_phase == "2"
 
 
 @lru_cache(maxsize=1)
 def book_repository() -> BookRepository:
     """The catalog store for the configured phase."""
+    if _phase_2():
+        from cloudshelf.repositories.postgres.books import PostgresBookRepository
+
+        return PostgresBookRepository()
     from cloudshelf.repositories.dynamodb.books import DynamoBookRepository
 
-    _require_phase_1()
     return DynamoBookRepository(get_settings().books_table)
 
 
@@ -40,18 +45,24 @@ def cart_repository() -> CartRepository:
 @lru_cache(maxsize=1)
 def order_repository() -> OrderRepository:
     """The order store for the configured phase."""
+    if _phase_2():
+        from cloudshelf.repositories.postgres.orders import PostgresOrderRepository
+
+        return PostgresOrderRepository()
     from cloudshelf.repositories.dynamodb.orders import DynamoOrderRepository
 
-    _require_phase_1()
     return DynamoOrderRepository(get_settings().orders_table)
 
 
 @lru_cache(maxsize=1)
 def checkout_repository() -> CheckoutRepository:
     """The atomic checkout for the configured phase."""
+    if _phase_2():
+        from cloudshelf.repositories.postgres.orders import PostgresCheckoutRepository
+
+        return PostgresCheckoutRepository(cart_repository())
     from cloudshelf.repositories.dynamodb.orders import DynamoCheckoutRepository
 
-    _require_phase_1()
     settings = get_settings()
     return DynamoCheckoutRepository(settings.books_table, settings.orders_table, settings.carts_table)
 
@@ -59,23 +70,25 @@ def checkout_repository() -> CheckoutRepository:
 @lru_cache(maxsize=1)
 def user_repository() -> UserRepository:
     """The profile store for the configured phase."""
+    if _phase_2():
+        from cloudshelf.repositories.postgres.users import PostgresUserRepository
+
+        return PostgresUserRepository()
     from cloudshelf.repositories.dynamodb.users import DynamoUserRepository
 
-    _require_phase_1()
     return DynamoUserRepository(get_settings().users_table)
 
 
 def clear_caches() -> None:
-    """Forget every cached repository and client (tests, and the local stack on reconfigure)."""
+    """Forget every cached repository, client, connection and setting (tests; the local stack)."""
+    import sys
+
     from cloudshelf.repositories.dynamodb.client import dynamodb_client
 
-    for factory in (
-        book_repository,
-        cart_repository,
-        order_repository,
-        checkout_repository,
-        user_repository,
-        dynamodb_client,
-    ):
+    for factory in (book_repository, cart_repository, order_repository, checkout_repository, user_repository):
         factory.cache_clear()
+    dynamodb_client.cache_clear()
+    connection = sys.modules.get("cloudshelf.repositories.postgres.connection")
+    if connection is not None:
+        connection.drop_connection()
     get_settings.cache_clear()

@@ -70,6 +70,19 @@ class DynamoCartRepository:
             raise
         return saved
 
-    def delete(self, user_id: str) -> None:
-        with translated_errors():
-            dynamodb_client().delete_item(TableName=self.table, Key=cart_key(user_id))
+    def delete(self, user_id: str, expected_version: int | None = None) -> None:
+        from botocore.exceptions import ClientError
+
+        condition: dict[str, Any] = {}
+        if expected_version is not None:
+            condition = {
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": n(expected_version)},
+            }
+        try:
+            with translated_errors():
+                dynamodb_client().delete_item(TableName=self.table, Key=cart_key(user_id), **condition)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise CartChanged("the cart changed meanwhile") from exc
+            raise

@@ -1,0 +1,1 @@
+"""PostgreSQL implementations of the books, users and orders repositories (phase 2)."""
