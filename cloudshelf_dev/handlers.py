@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from cloudshelf_dev.template import FunctionSpec, functions
@@ -12,11 +13,11 @@ from cloudshelf_dev.template import FunctionSpec, functions
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def load_handler(spec: FunctionSpec) -> Handler:
-    """Import ``spec``'s handler module from its CodeUri under a name unique to the function."""
-    module_path, _, attribute = spec.handler.rpartition(".")
+def load_module(spec: FunctionSpec, prefix: str = "cloudshelf_fn") -> ModuleType:
+    """Import ``spec``'s handler module from its CodeUri under a name of its own (``prefix`` + function)."""
+    module_path = spec.handler.rpartition(".")[0]
     file = spec.code_uri / (module_path.replace(".", "/") + ".py")
-    name = f"cloudshelf_fn_{spec.logical_id}_{module_path.replace('.', '_')}"
+    name = f"{prefix}_{spec.logical_id}_{module_path.replace('.', '_')}"
     module = sys.modules.get(name)
     if module is None:
         module_spec = importlib.util.spec_from_file_location(name, file)
@@ -25,7 +26,12 @@ def load_handler(spec: FunctionSpec) -> Handler:
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
         module_spec.loader.exec_module(module)
-    handler: Handler = getattr(module, attribute)
+    return module
+
+
+def load_handler(spec: FunctionSpec) -> Handler:
+    """The handler function of ``spec``, loaded the way Lambda does."""
+    handler: Handler = getattr(load_module(spec), spec.handler.rpartition(".")[2])
     return handler
 
 

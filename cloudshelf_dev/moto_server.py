@@ -52,8 +52,7 @@ class LockedMotoServer:
     @property
     def url(self) -> str:
         """The endpoint URL, e.g. ``http://127.0.0.1:5123``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.host}:{self._server.port}"
 
     def start(self) -> LockedMotoServer:
         """Serve in a daemon thread; returns self."""

@@ -40,12 +40,19 @@ class LocalPostgres:
     """One PostgreSQL server in a temporary data directory, listening on 127.0.0.1 only."""
 
     def __init__(
-        self, port: int = 0, *, fast: bool = True, user: str = "cloudshelf", database: str = "cloudshelf"
+        self,
+        port: int = 0,
+        *,
+        fast: bool = True,
+        user: str = "cloudshelf",
+        database: str = "cloudshelf",
+        password_auth: bool = False,
     ) -> None:
         self.port = port or free_port()
         self.fast = fast
         self.user = user
         self.database = database
+        self.password_auth = password_auth  # TCP logins need a password (as on RDS); the socket stays trusted
         self.root = Path(tempfile.mkdtemp(prefix="cloudshelf-pg-"))
         self.data = self.root / "data"
         self.as_postgres = os.geteuid() == 0
@@ -65,7 +72,9 @@ class LocalPostgres:
 
     def start(self) -> LocalPostgres:
         """initdb, start, create the role and database; returns self."""
-        self._run(find_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        host_auth = "scram-sha-256" if self.password_auth else "trust"
+        self._run(find_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
+                  f"--auth-host={host_auth}", "-E", "UTF8", "--no-sync")  # fmt: skip
         self.restart()
         self._admin(f"CREATE ROLE {self.user} LOGIN")
         self._admin(f"CREATE DATABASE {self.database} OWNER {self.user}")
@@ -75,7 +84,7 @@ class LocalPostgres:
         import psycopg2
 
         conn = psycopg2.connect(
-            host="127.0.0.1", port=self.port, dbname="postgres", user="postgres", connect_timeout=10
+            host=str(self.root), port=self.port, dbname="postgres", user="postgres", connect_timeout=10
         )
         try:
             conn.autocommit = True
@@ -83,6 +92,10 @@ class LocalPostgres:
                 cur.execute(sql)
         finally:
             conn.close()
+
+    def admin(self, sql: str) -> None:
+        """Run one statement as the superuser (over the local socket)."""
+        self._admin(sql)
 
     def is_running(self) -> bool:
         """Whether the server answers."""

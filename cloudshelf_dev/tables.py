@@ -13,6 +13,7 @@ TABLE_ENV = {
     "UsersTable": "CLOUDSHELF_USERS_TABLE",
     "OrdersTable": "CLOUDSHELF_ORDERS_TABLE",
     "IdempotencyTable": "CLOUDSHELF_IDEMPOTENCY_TABLE",
+    "MigrationTable": "CLOUDSHELF_MIGRATION_TABLE",
 }
 
 

@@ -8,12 +8,22 @@
 Checks, in order:
 
 1. structure: routes, which routes are public, per-function IAM statements, table keys,
-   TTLs, function globals and outputs are what the rest of CloudShelf relies on.
+   TTLs, function globals and outputs are what the rest of CloudShelf relies on; the
+   storage-mode parameters of the move and the Rules that refuse unworkable combinations
+   (every combination evaluated); gradual deployment (alias ``live``, CodeDeploy per
+   ``DeploymentType``, the alarms, a new version whenever code, layer or a parameter value
+   changes); and the phase-2 infrastructure (``check_phase2``): every phase-2 resource under
+   ``IsPhase2``, VpcConfig on the four API functions (``!If``) and the two phase-2 ones, a
+   private encrypted database behind a TLS-only proxy, PostgreSQL reachable only function ->
+   proxy -> database, no internet path, database-secret access scoped to that one secret,
+   MigrationFunction, and MigrationStateMachine (run offline against stand-ins).
 2. ``sam validate --lint`` (cfn-lint through SAM CLI).
 3. ``sam validate --region us-east-1``: SAM's own translation check (dummy credentials).
 4. cfn-lint on the SAM source.
 5. for each DataPhase (1, 2): translate with samtranslator offline (stub managed-policy
-   loader), check the generated IAM roles, and cfn-lint the generated CloudFormation.
+   loader), check the generated IAM roles (CodeDeploy's and the state machine's too),
+   VpcConfig, aliases, deployment groups and the API's integrations, and cfn-lint the
+   generated CloudFormation (its DataPhase default set to that phase, so conditions follow it).
 6. with ``--build``: ``sam build --cached --parallel`` (arm64, python3.13 on PATH), then
    the size of each artifact.
 
@@ -26,11 +36,14 @@ PyYAML, so it runs from the app venv too. Structure helpers (``load_template``,
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import importlib.util
+import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,6 +70,14 @@ FUNCTIONS: dict[str, str] = {
 }
 
 # function -> event name -> (METHOD, path)
+# Phase 2 only (Condition IsPhase2), inside the VPC: the schema migrations (MigrateFunction)
+# and the data move from DynamoDB (MigrationFunction, run to the end by MigrationStateMachine).
+PHASE2_FUNCTIONS: dict[str, str] = {"MigrateFunction": "src/migrate/", "MigrationFunction": "src/migration/"}
+ALL_FUNCTIONS = {**FUNCTIONS, **PHASE2_FUNCTIONS}
+# The API functions that move into the VPC in phase 2: all four. Carts too, because a cart
+# is priced from the catalog on every read, and in phase 2 the catalog is in PostgreSQL.
+VPC_FUNCTIONS = ("BooksFunction", "CartsFunction", "UsersFunction", "OrdersFunction")
+
 ROUTES: dict[str, dict[str, tuple[str, str]]] = {
     "BooksFunction": {
         "ListBooks": ("GET", "/books"),
@@ -98,19 +119,45 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
             "BatchWriteItem",
             "ConditionCheckItem",
         },
+        # dual-write / postgres-read: a failed copy to PostgreSQL is recorded for repair
+        # (cloudshelf.migration.journal.record_repair: PutItem only; reading and clearing
+        # repairs is MigrationFunction's job).
+        "MigrationTable": {"PutItem"},
     },
+    # No MigrationTable: carts only read the catalog (pricing), never copy anything.
     "CartsFunction": {
         "CartsTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
         "BooksTable": {"GetItem", "BatchGetItem"},
     },
     "UsersFunction": {
         "UsersTable": {"GetItem", "PutItem", "UpdateItem"},
+        "MigrationTable": {"PutItem"},
     },
     "OrdersFunction": {
         "OrdersTable": {"GetItem", "PutItem", "Query"},
         "BooksTable": {"GetItem", "BatchGetItem", "UpdateItem", "ConditionCheckItem"},
         "CartsTable": {"GetItem", "DeleteItem", "ConditionCheckItem"},
         "IdempotencyTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
+        # repairs of orders, and of books whose new stock could not be copied after checkout
+        "MigrationTable": {"PutItem"},
+    },
+    # backfill/verify scan the sources; reconcile --source postgres writes them back
+    "MigrationFunction": {
+        **{
+            table: {
+                "Scan",
+                "Query",
+                "GetItem",
+                "BatchGetItem",
+                "PutItem",
+                "UpdateItem",
+                "DeleteItem",
+                "BatchWriteItem",
+                "ConditionCheckItem",
+            }
+            for table in ("BooksTable", "UsersTable", "OrdersTable")
+        },
+        "MigrationTable": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"},
     },
 }
 
@@ -129,6 +176,7 @@ TABLES: dict[str, tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]],
     "UsersTable": ([("userId", "HASH")], {}, None, True),
     "OrdersTable": ([("userId", "HASH"), ("orderId", "RANGE")], {}, None, True),
     "IdempotencyTable": ([("id", "HASH")], {}, "expiration", False),
+    "MigrationTable": ([("pk", "HASH"), ("sk", "RANGE")], {}, None, True),
 }
 
 TABLE_ENV = {
@@ -137,6 +185,7 @@ TABLE_ENV = {
     "CLOUDSHELF_USERS_TABLE": "UsersTable",
     "CLOUDSHELF_ORDERS_TABLE": "OrdersTable",
     "CLOUDSHELF_IDEMPOTENCY_TABLE": "IdempotencyTable",
+    "CLOUDSHELF_MIGRATION_TABLE": "MigrationTable",
 }
 PARAM_ENV = {
     "POWERTOOLS_LOG_LEVEL": "LogLevel",
@@ -144,7 +193,16 @@ PARAM_ENV = {
     "CLOUDSHELF_DATA_PHASE": "DataPhase",
     "CLOUDSHELF_CURRENCY": "Currency",
     "CLOUDSHELF_CART_TTL_DAYS": "CartTtlDays",
+    "CLOUDSHELF_ALLOWED_ORIGIN": "AllowedOrigin",
+    "CLOUDSHELF_BOOKS_STORE": "BooksStore",
+    "CLOUDSHELF_USERS_STORE": "UsersStore",
+    "CLOUDSHELF_ORDERS_STORE": "OrdersStore",
+    "CLOUDSHELF_READ_FALLBACK": "ReadFallback",
+    "CLOUDSHELF_SHADOW_READ_RATE": "ShadowReadRate",
 }
+# The move from phase 1 to 2 (docs/migration.md): per-resource storage modes, "" = follow DataPhase.
+STORE_MODES = ["", "dynamodb", "dual-write", "postgres-read", "postgres"]
+STORE_PARAMETERS = ("BooksStore", "UsersStore", "OrdersStore")
 CONST_ENV = {
     "POWERTOOLS_SERVICE_NAME": "cloudshelf",
     "POWERTOOLS_METRICS_NAMESPACE": "CloudShelf",
@@ -160,9 +218,151 @@ OUTPUTS = {
     "UsersTableName",
     "OrdersTableName",
     "IdempotencyTableName",
+    "MigrationTableName",
 }
 # Managed policies SAM attaches by itself (basic execution; X-Ray for Tracing: Active).
 ALLOWED_MANAGED_POLICIES = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
+# The role SAM makes for CodeDeploy (DeploymentPreference) gets AWS's managed policy for Lambda
+# deployments: it may only read and shift function aliases and invoke hooks; nothing on data.
+CODEDEPLOY_ROLE = "CodeDeployServiceRole"
+CODEDEPLOY_MANAGED_POLICY = "AWSCodeDeployRoleForLambda"
+# ... and, for a function with VpcConfig (even one that is !If'd away in phase 1), the
+# network-interface permissions Lambda needs to attach it to the VPC.
+VPC_MANAGED_POLICY = "AWSLambdaVPCAccessExecutionRole"
+
+# --------------------------------------------------------------------------- phase 2
+IS_PHASE2 = {"Fn::Equals": [{"Ref": "DataPhase"}, "2"]}
+NO_VALUE = {"Ref": "AWS::NoValue"}
+SECRET_ARN = {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+PROXY_ENDPOINT = {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}
+SUBNETS = [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}]
+# The one statement that lets a function read the database's master secret.
+SECRET_STATEMENT: dict[str, Any] = {
+    "Sid": "DatabaseSecret",
+    "Effect": "Allow",
+    "Action": ["secretsmanager:GetSecretValue"],
+    "Resource": SECRET_ARN,
+}
+VPC_CONFIG = {"SecurityGroupIds": [{"Ref": "FunctionSecurityGroup"}], "SubnetIds": SUBNETS}
+DB_ENV = {
+    "CLOUDSHELF_DB_HOST": PROXY_ENDPOINT,
+    "CLOUDSHELF_DB_PORT": "5432",
+    "CLOUDSHELF_DB_NAME": "cloudshelf",
+    "CLOUDSHELF_DB_SECRET_ARN": SECRET_ARN,
+}
+# Every resource that exists only in phase 2 (Condition: IsPhase2), and nothing else.
+PHASE2_RESOURCES = {
+    "Vpc",
+    "PrivateSubnetA",
+    "PrivateSubnetB",
+    "PrivateRouteTable",
+    "PrivateSubnetARouteTableAssociation",
+    "PrivateSubnetBRouteTableAssociation",
+    "FunctionSecurityGroup",
+    "ProxySecurityGroup",
+    "DatabaseSecurityGroup",
+    "EndpointSecurityGroup",
+    "FunctionToProxyEgress",
+    "FunctionToEndpointEgress",
+    "ProxyFromFunctionIngress",
+    "ProxyToDatabaseEgress",
+    "ProxyToEndpointEgress",
+    "DatabaseFromProxyIngress",
+    "EndpointFromFunctionIngress",
+    "EndpointFromProxyIngress",
+    "DynamoDbEndpoint",
+    "S3Endpoint",
+    "SecretsManagerEndpoint",
+    "DatabaseSubnetGroup",
+    "DatabaseParameterGroup",
+    "Database",
+    "DatabaseProxyRole",
+    "DatabaseProxy",
+    "DatabaseProxyTargetGroup",
+    "MigrateFunction",
+    "MigrateLogGroup",
+    "SchemaMigration",
+    "MigrationFunction",
+    "MigrationLogGroup",
+    "MigrationStateMachine",
+}
+PHASE2_PARAMETERS = {
+    "VpcCidr": "10.20.0.0/16",
+    "DatabaseInstanceClass": "db.t4g.micro",
+    "DatabaseEngineVersion": "16",
+    "DatabaseBackupRetentionDays": 7,
+    "DatabaseDeletionProtection": "true",
+    "DatabaseMultiAZ": "false",
+}
+PHASE2_OUTPUTS = {
+    "VpcId",
+    "DatabaseEndpoint",
+    "ProxyEndpoint",
+    "DatabaseSecretArn",
+    "MigrateFunctionName",
+    "MigrationFunctionName",
+    "MigrationStateMachineArn",
+}
+# Resource types that would give the private subnets a path to the internet.
+INTERNET_TYPES = {
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::EgressOnlyInternetGateway",
+    "AWS::EC2::VPCGatewayAttachment",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::EIP",
+    "AWS::EC2::Route",
+}
+# PostgreSQL paths, as (group, direction, peer group): function -> proxy -> database, only.
+POSTGRES_PATHS = {
+    ("FunctionSecurityGroup", "egress", "ProxySecurityGroup"),
+    ("ProxySecurityGroup", "ingress", "FunctionSecurityGroup"),
+    ("ProxySecurityGroup", "egress", "DatabaseSecurityGroup"),
+    ("DatabaseSecurityGroup", "ingress", "ProxySecurityGroup"),
+}
+# The only CIDR rules: HTTPS out of the functions (gateway endpoints; no internet route
+# exists) and the "no traffic" placeholder that replaces a group's default allow-all egress.
+CIDR_RULES = {
+    ("FunctionSecurityGroup", "egress", "tcp", 443, 443, "0.0.0.0/0"),
+    ("ProxySecurityGroup", "egress", "icmp", 252, 86, "255.255.255.255/32"),
+    ("DatabaseSecurityGroup", "egress", "icmp", 252, 86, "255.255.255.255/32"),
+    ("EndpointSecurityGroup", "egress", "icmp", 252, 86, "255.255.255.255/32"),
+}
+
+# --------------------------------------------------------------------------- gradual deployment
+ALIAS = "live"
+DEPLOYMENT_TYPES = [
+    "Canary10Percent5Minutes",
+    "Canary10Percent10Minutes",
+    "Canary10Percent15Minutes",
+    "Canary10Percent30Minutes",
+    "Linear10PercentEvery1Minute",
+    "Linear10PercentEvery2Minutes",
+    "Linear10PercentEvery3Minutes",
+    "Linear10PercentEvery10Minutes",
+    "AllAtOnce",
+]
+API_ALARM = "ApiServerErrorsAlarm"
+# Parameters SAM substitutes during the transform (DeploymentPreference.Type becomes the
+# deployment groups' DeploymentConfigName): the translation no longer references them.
+RESOLVED_IN_TRANSFORM = ("DeploymentType",)
+# AWS::Lambda::Version.Description: at most 256 characters.
+VERSION_DESCRIPTION_MAX = 256
+
+
+def alarm_of(function: str) -> str:
+    """The alarm on errors of a function's alias ``live`` (BooksFunction -> BooksAliasErrorsAlarm)."""
+    return f"{function.removesuffix('Function')}AliasErrorsAlarm"
+
+
+# --------------------------------------------------------------------------- state machine
+MIGRATION_STATE_MACHINE = "MigrationStateMachine"
+# The Lambda service errors AWS recommends retrying on a lambda:invoke task.
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
 
 
 # --------------------------------------------------------------------------- loading
@@ -176,8 +376,10 @@ def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str
         value = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.YAMLError(f"!{suffix}: unexpected {type(node).__name__}")
     if suffix == "GetAtt" and isinstance(value, str):
         value = value.split(".", 1)
     key = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
@@ -233,6 +435,8 @@ def function_permissions(template: dict[str, Any], function: str) -> tuple[dict[
             findings.append(f"{function}: only inline Statement policies are allowed, got {policy!r}")
             continue
         for stmt in policy["Statement"]:
+            if _is_secret_statement(stmt):
+                continue  # the database secret: checked by check_secret_access
             sid = stmt.get("Sid", "?")
             actions = stmt.get("Action")
             actions = [actions] if isinstance(actions, str) else list(actions or [])
@@ -257,6 +461,27 @@ def function_permissions(template: dict[str, Any], function: str) -> tuple[dict[
                     a.removeprefix("dynamodb:") for a in actions if isinstance(a, str)
                 )
     return found, findings
+
+
+def _is_secret_statement(stmt: Any) -> bool:
+    """A statement about Secrets Manager, or one wrapped in ``Fn::If`` (both phase-2 only)."""
+    if isinstance(stmt, dict) and list(stmt) == ["Fn::If"]:
+        return True
+    actions = stmt.get("Action") if isinstance(stmt, dict) else None
+    actions = [actions] if isinstance(actions, str) else list(actions or [])
+    return any(isinstance(a, str) and a.startswith("secretsmanager:") for a in actions)
+
+
+def secret_statements(template: dict[str, Any], function: str) -> list[Any]:
+    """A function's statements that touch Secrets Manager (or are conditional), as written."""
+    policies = template["Resources"][function]["Properties"].get("Policies") or []
+    return [
+        stmt
+        for policy in policies
+        if isinstance(policy, dict)
+        for stmt in policy.get("Statement", [])
+        if _is_secret_statement(stmt)
+    ]
 
 
 # --------------------------------------------------------------------------- structure
@@ -350,8 +575,8 @@ def check_structure(template: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PL
 
     # functions and routes
     fns = {n: r for n, r in res.items() if r.get("Type") == "AWS::Serverless::Function"}
-    if set(fns) != set(FUNCTIONS):
-        out.append(f"functions are {sorted(fns)}, expected {sorted(FUNCTIONS)}")
+    if set(fns) != set(ALL_FUNCTIONS):
+        out.append(f"functions are {sorted(fns)}, expected {sorted(ALL_FUNCTIONS)}")
     for name, code_uri in FUNCTIONS.items():
         props = fns.get(name, {}).get("Properties", {})
         if props.get("CodeUri") != code_uri or props.get("Handler") != "app.lambda_handler":
@@ -403,6 +628,820 @@ def check_structure(template: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PL
     missing = OUTPUTS - set(template.get("Outputs", {}))
     if missing:
         out.append(f"outputs missing: {sorted(missing)}")
+    out.extend(check_migration_parameters(template))
+    out.extend(check_gradual_deployment(template))
+    out.extend(check_phase2(template))
+    return out
+
+
+# --------------------------------------------------------------------------- the move's settings
+def check_migration_parameters(template: dict[str, Any]) -> list[str]:
+    """The storage-mode parameters, their environment, and the Rules that refuse unworkable combinations."""
+    out = []
+    params = template.get("Parameters", {})
+    for name in STORE_PARAMETERS:
+        param = params.get(name, {})
+        if (param.get("Type"), param.get("Default"), param.get("AllowedValues")) != ("String", "", STORE_MODES):
+            out.append(f"parameter {name} must be a String, default '' (follow DataPhase), AllowedValues {STORE_MODES}")
+    fallback = params.get("ReadFallback", {})
+    if (fallback.get("Default"), fallback.get("AllowedValues")) != ("true", ["true", "false"]):
+        out.append("parameter ReadFallback must allow 'true'/'false', default 'true'")
+    rate = params.get("ShadowReadRate", {})
+    pattern = rate.get("AllowedPattern")
+    if rate.get("Type") != "String" or rate.get("Default") != "0" or not isinstance(pattern, str):
+        out.append("parameter ShadowReadRate must be a String with default '0' and an AllowedPattern")
+    else:
+        good, bad = ("0", "0.05", "0.5", "1", "1.0", "0.0001"), ("", "1.5", "2", "-0.1", ".5", "0.12345", "abc", "0,5")
+        if not all(re.fullmatch(pattern, v) for v in good) or any(re.fullmatch(pattern, v) for v in bad):
+            out.append(f"parameter ShadowReadRate's AllowedPattern must accept {good} and refuse {bad}")
+    deployment = params.get("DeploymentType", {})
+    if (deployment.get("Default"), deployment.get("AllowedValues")) != ("Canary10Percent5Minutes", DEPLOYMENT_TYPES):
+        out.append(f"parameter DeploymentType must default to Canary10Percent5Minutes and allow {DEPLOYMENT_TYPES}")
+    # Every combination the Rules accept must work, and every workable one be accepted.
+    wrong = []
+    for phase, *stores in itertools.product(PHASES, STORE_MODES, STORE_MODES, STORE_MODES):
+        values = {"DataPhase": phase, **dict(zip(STORE_PARAMETERS, stores, strict=True))}
+        try:
+            accepted = not rule_violations(template, values)
+        except ValueError as exc:
+            return [*out, f"Rules: {exc}"]
+        if accepted != store_combination_works(values):
+            wrong.append(f"{values} {'accepted' if accepted else 'refused'}")
+    if wrong:
+        out.append(f"Rules disagree with what works for {len(wrong)} combinations, e.g. {wrong[:3]}")
+    return out
+
+
+def effective_store(values: dict[str, str], parameter: str) -> str:
+    """The storage mode a store parameter means: '' follows DataPhase (1: dynamodb, 2: postgres)."""
+    return values[parameter] or ("postgres" if values["DataPhase"] == "2" else "dynamodb")
+
+
+def store_combination_works(values: dict[str, str]) -> bool:
+    """Phase 1 has no database; checkout spans books and orders, so they reach postgres together."""
+    modes = {name: effective_store(values, name) for name in STORE_PARAMETERS}
+    if values["DataPhase"] == "1" and set(modes.values()) != {"dynamodb"}:
+        return False
+    return (modes["BooksStore"] == "postgres") == (modes["OrdersStore"] == "postgres")
+
+
+def rule_violations(template: dict[str, Any], values: dict[str, str]) -> list[str]:
+    """The AssertDescriptions of the template's Rules that fail for these parameter values (others: defaults)."""
+    params = template.get("Parameters", {})
+
+    def ref(name: str) -> str:
+        if name in values:
+            return values[name]
+        if "Default" in params.get(name, {}):
+            return str(params[name]["Default"])
+        raise ValueError(f"no value for parameter {name}")
+
+    functions: dict[str, Callable[[Any], Any]] = {
+        "Ref": ref,
+        "Fn::Equals": lambda args: str(value(args[0])) == str(value(args[1])),
+        "Fn::Contains": lambda args: str(value(args[1])) in [str(value(v)) for v in args[0]],
+        "Fn::And": lambda args: all(value(a) for a in args),
+        "Fn::Or": lambda args: any(value(a) for a in args),
+        "Fn::Not": lambda args: not value(args[0]),
+    }
+
+    def value(node: Any) -> Any:
+        if not (isinstance(node, dict) and len(node) == 1):
+            return node
+        ((fn, args),) = node.items()
+        if fn not in functions:
+            raise ValueError(f"unsupported rule function {fn}")
+        return functions[fn](args)
+
+    failed = []
+    for name, rule in (template.get("Rules") or {}).items():
+        if "RuleCondition" in rule and not value(rule["RuleCondition"]):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not value(assertion["Assert"]):
+                failed.append(f"{name}: {assertion.get('AssertDescription', '')}")
+    return failed
+
+
+# --------------------------------------------------------------------------- gradual deployment
+def _parameters_in(node: Any, template: dict[str, Any], seen: set[str] | None = None) -> set[str]:
+    """Parameters a value depends on: Refs, ${...} in Fn::Sub, and the conditions of Fn::If."""
+    params = set(template.get("Parameters", {}))
+    found: set[str] = set() if seen is None else seen
+    if isinstance(node, list):
+        for item in node:
+            _parameters_in(item, template, found)
+    elif isinstance(node, dict):
+        for key, arg in node.items():
+            if key == "Ref" and arg in params:
+                found.add(arg)
+            elif key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                found.update(v for v in re.findall(r"\$\{([^}!.]+)\}", text) if v in params)
+                if isinstance(arg, list):
+                    _parameters_in(arg[1:], template, found)
+            elif key in ("Fn::If", "Condition"):
+                name = arg[0] if key == "Fn::If" else arg
+                _parameters_in(template.get("Conditions", {}).get(name), template, found)
+                if key == "Fn::If":
+                    _parameters_in(arg[1:], template, found)
+            else:
+                _parameters_in(arg, template, found)
+    return found
+
+
+# Properties that are not part of a function version's configuration.
+_NOT_CONFIGURATION = {"VersionDescription", "DeploymentPreference", "Events", "Policies", "AutoPublishAlias"}
+
+
+def configuration_parameters(template: dict[str, Any], function: str) -> set[str]:
+    """Parameters whose values reach a function's configuration (Globals.Function and its own properties)."""
+    props = template["Resources"][function].get("Properties") or {}
+    own = {k: v for k, v in props.items() if k not in _NOT_CONFIGURATION}
+    return _parameters_in([template.get("Globals", {}).get("Function", {}), own], template)
+
+
+def version_description_bound(template: dict[str, Any], text: str) -> int | None:
+    """The longest a ``Fn::Sub`` text can get from the parameters' constraints (None: unbounded)."""
+    params = template.get("Parameters", {})
+    length = len(re.sub(r"\$\{[^}]+\}", "", text))
+    for name in re.findall(r"\$\{([^}]+)\}", text):
+        param = params.get(name, {})
+        if "AllowedValues" in param:
+            length += max(len(str(v)) for v in param["AllowedValues"])
+        elif "MaxLength" in param:
+            length += int(param["MaxLength"])
+        elif "MaxValue" in param:
+            length += len(str(param["MaxValue"]))
+        else:
+            return None
+    return length
+
+
+def check_gradual_deployment(template: dict[str, Any]) -> list[str]:
+    """API functions on an alias `live` that CodeDeploy shifts per DeploymentType and rolls back on alarms."""
+    out = []
+    res = template.get("Resources", {})
+    fn_globals = template.get("Globals", {}).get("Function", {})
+    for key in ("AutoPublishAlias", "DeploymentPreference", "AutoPublishAliasAllProperties"):
+        if key in fn_globals:
+            out.append(f"Globals.Function.{key}: set it per API function (phase-2 functions are invoked unqualified)")
+    if _props(res, "SharedLayer").get("PublishLambdaVersion") is not True:
+        out.append("SharedLayer.PublishLambdaVersion must be true (a new layer must publish new function versions)")
+    for name in FUNCTIONS:
+        props = _props(res, name)
+        if props.get("AutoPublishAlias") != ALIAS or props.get("AutoPublishAliasAllProperties") is not True:
+            out.append(f"{name} needs AutoPublishAlias: {ALIAS} and AutoPublishAliasAllProperties: true")
+        preference = props.get("DeploymentPreference") or {}
+        if preference.get("Type") != {"Ref": "DeploymentType"}:
+            out.append(f"{name}.DeploymentPreference.Type must be !Ref DeploymentType")
+        if preference.get("Alarms") != [{"Ref": alarm_of(name)}, {"Ref": API_ALARM}]:
+            out.append(f"{name}.DeploymentPreference.Alarms must be [!Ref {alarm_of(name)}, !Ref {API_ALARM}]")
+        if preference.get("Enabled") is False or "Hooks" in preference:
+            out.append(f"{name}.DeploymentPreference must be enabled, without hooks")
+        out.extend(_check_version_description(template, name))
+        out.extend(_check_alias_alarm(res, name))
+    for name in PHASE2_FUNCTIONS:
+        if {"AutoPublishAlias", "DeploymentPreference"} & set(_props(res, name)):
+            out.append(f"{name} is invoked unqualified (custom resource, state machine): no alias, no deployment")
+    out.extend(_check_api_alarm(template))
+    return out
+
+
+def _check_version_description(template: dict[str, Any], function: str) -> list[str]:
+    """A parameter change must publish a new version, else the alias keeps the old configuration.
+
+    SAM's version hash ignores parameter values (aws/serverless-application-model#1640,
+    #3820); the version's Description can't be updated in place, so a Description that
+    spells out every parameter the function sees makes CloudFormation publish a new version
+    whenever one of them changes.
+    """
+    description = _props(template.get("Resources", {}), function).get("VersionDescription")
+    text = description.get("Fn::Sub") if isinstance(description, dict) and len(description) == 1 else None
+    if not isinstance(text, str):
+        return [f"{function}.VersionDescription must be a !Sub text naming every parameter the function sees"]
+    out = []
+    named = set(re.findall(r"\$\{([^}]+)\}", text))
+    seen = configuration_parameters(template, function)
+    if named != seen:
+        out.append(
+            f"{function}.VersionDescription must name exactly the parameters of its configuration: "
+            f"missing {sorted(seen - named)}, extra {sorted(named - seen)}"
+        )
+    bound = version_description_bound(template, text)
+    if bound is None or bound > VERSION_DESCRIPTION_MAX:
+        out.append(
+            f"{function}.VersionDescription can reach {bound or 'unbounded'} characters"
+            f" (max {VERSION_DESCRIPTION_MAX}): give its parameters AllowedValues, MaxLength or MaxValue"
+        )
+    return out
+
+
+_ALARM_EVERY_MINUTE = {"Period": 60, "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold"}
+
+
+def _check_alias_alarm(res: dict[str, Any], function: str) -> list[str]:
+    alarm = res.get(alarm_of(function), {})
+    want = {
+        "Namespace": "AWS/Lambda",
+        "MetricName": "Errors",
+        "Dimensions": [
+            {"Name": "FunctionName", "Value": {"Ref": function}},
+            {"Name": "Resource", "Value": {"Fn::Sub": f"${{{function}}}:{ALIAS}"}},
+        ],
+        "Statistic": "Sum",
+        "Threshold": 0,
+        "TreatMissingData": "notBreaching",
+        **_ALARM_EVERY_MINUTE,
+    }
+    props = alarm.get("Properties") or {}
+    if alarm.get("Type") != "AWS::CloudWatch::Alarm" or "Condition" in alarm or {k: props.get(k) for k in want} != want:
+        return [
+            f"{alarm_of(function)} must be an unconditional alarm on {function}:{ALIAS} Errors > 0 per minute: {want}"
+        ]
+    return []
+
+
+def _check_api_alarm(template: dict[str, Any]) -> list[str]:
+    res = template.get("Resources", {})
+    api = _props(res, "CloudShelfApi")
+    alarm = res.get(API_ALARM, {})
+    want = {
+        "Namespace": "AWS/ApiGateway",
+        "MetricName": "5XXError",
+        "Dimensions": [{"Name": "ApiName", "Value": api.get("Name")}, {"Name": "Stage", "Value": api.get("StageName")}],
+        "Statistic": "Sum",
+        "Threshold": {"Ref": "ApiServerErrorsThreshold"},
+        "TreatMissingData": "notBreaching",
+        **_ALARM_EVERY_MINUTE,
+    }
+    props = alarm.get("Properties") or {}
+    out = []
+    if alarm.get("Type") != "AWS::CloudWatch::Alarm" or "Condition" in alarm or {k: props.get(k) for k in want} != want:
+        out.append(f"{API_ALARM} must be an unconditional alarm on the API stage's 5XXError per minute: {want}")
+    threshold = template.get("Parameters", {}).get("ApiServerErrorsThreshold", {})
+    if (threshold.get("Type"), threshold.get("Default"), threshold.get("MinValue")) != ("Number", 0, 0):
+        out.append("parameter ApiServerErrorsThreshold must be a Number, default 0, MinValue 0")
+    return out
+
+
+# --------------------------------------------------------------------------- phase 2
+def check_phase2(template: dict[str, Any]) -> list[str]:
+    """Return every way the phase-2 infrastructure departs from docs/phase2.md (empty when it fits)."""
+    res = template.get("Resources", {})
+    out: list[str] = []
+    if template.get("Conditions", {}).get("IsPhase2") != IS_PHASE2:
+        out.append('condition IsPhase2 must be !Equals [!Ref DataPhase, "2"]')
+    params = template.get("Parameters", {})
+    for name, default in PHASE2_PARAMETERS.items():
+        if str(params.get(name, {}).get("Default")) != str(default):
+            out.append(f"parameter {name} must exist with default {default!r}")
+
+    conditional = {n for n, r in res.items() if r.get("Condition") == "IsPhase2"}
+    if conditional != PHASE2_RESOURCES:
+        out.append(
+            f"resources under Condition IsPhase2 must be exactly the phase-2 ones: "
+            f"missing {sorted(PHASE2_RESOURCES - conditional)}, unexpected {sorted(conditional - PHASE2_RESOURCES)}"
+        )
+    other = {n: r.get("Condition") for n, r in res.items() if r.get("Condition") not in (None, "IsPhase2")}
+    if other:
+        out.append(f"unexpected conditions {other}")
+    internet = sorted(n for n, r in res.items() if r.get("Type") in INTERNET_TYPES)
+    if internet:
+        out.append(f"the phase-2 VPC must have no internet path, found {internet}")
+
+    out.extend(_check_functions_phase2(res))
+    out.extend(_check_migration(res))
+    out.extend(_check_migration_function(res))
+    out.extend(check_state_machine(template))
+    out.extend(check_secret_access(template))
+    out.extend(_check_network(res))
+    out.extend(_check_database(res))
+    out.extend(check_security_groups(template))
+    for name in PHASE2_OUTPUTS:
+        if template.get("Outputs", {}).get(name, {}).get("Condition") != "IsPhase2":
+            out.append(f"output {name} must exist with Condition IsPhase2")
+    return out
+
+
+def _props(res: dict[str, Any], name: str) -> dict[str, Any]:
+    props: dict[str, Any] = res.get(name, {}).get("Properties") or {}
+    return props
+
+
+def _check_functions_phase2(res: dict[str, Any]) -> list[str]:
+    out = []
+    for name in FUNCTIONS:
+        props = _props(res, name)
+        env = (props.get("Environment") or {}).get("Variables") or {}
+        db_env = {k: v for k, v in env.items() if k.startswith("CLOUDSHELF_DB_")}
+        if name not in VPC_FUNCTIONS:
+            if "VpcConfig" in props or db_env:
+                out.append(f"{name} stays outside the VPC: no VpcConfig, no CLOUDSHELF_DB_* variables")
+            continue
+        if props.get("VpcConfig") != {"Fn::If": ["IsPhase2", VPC_CONFIG, NO_VALUE]}:
+            out.append(f"{name}.VpcConfig must be !If [IsPhase2, {VPC_CONFIG}, !Ref AWS::NoValue]")
+        for var, value in DB_ENV.items():
+            want = value if isinstance(value, str) else {"Fn::If": ["IsPhase2", value, ""]}
+            if env.get(var) != want:
+                out.append(f"{name} env {var} must be {want!r}")
+        if env.get("CLOUDSHELF_DB_MIGRATION") != {"Fn::If": ["IsPhase2", {"Ref": "SchemaMigration"}, ""]}:
+            out.append(
+                f"{name} env CLOUDSHELF_DB_MIGRATION must be !If [IsPhase2, !Ref SchemaMigration, ''] (ordering)"
+            )
+
+    return out
+
+
+def _check_migration(res: dict[str, Any]) -> list[str]:
+    out = []
+    props = _props(res, "MigrateFunction")
+    if props.get("CodeUri") != "src/migrate/" or props.get("Handler") != "app.lambda_handler":
+        out.append("MigrateFunction must have CodeUri src/migrate/ and Handler app.lambda_handler")
+    if props.get("Events"):
+        out.append("MigrateFunction must have no events (CloudFormation and operators invoke it)")
+    if props.get("VpcConfig") != VPC_CONFIG:
+        out.append(f"MigrateFunction.VpcConfig must be {VPC_CONFIG}")
+    env = (props.get("Environment") or {}).get("Variables") or {}
+    if {k: env.get(k) for k in DB_ENV} != DB_ENV:
+        out.append(f"MigrateFunction env must hold {DB_ENV}")
+    migration = res.get("SchemaMigration", {})
+    mprops = migration.get("Properties") or {}
+    if migration.get("Type") != "Custom::SchemaMigration":
+        out.append("SchemaMigration must be a Custom::SchemaMigration")
+    if mprops.get("ServiceToken") != {"Fn::GetAtt": ["MigrateFunction", "Arn"]}:
+        out.append("SchemaMigration.ServiceToken must be !GetAtt MigrateFunction.Arn")
+    timeout = props.get("Timeout", 0)
+    if not (isinstance(mprops.get("ServiceTimeout"), int) and timeout < mprops["ServiceTimeout"] <= 900):
+        out.append("SchemaMigration.ServiceTimeout must exceed MigrateFunction's Timeout and stay <= 900 s")
+    if "DatabaseProxyTargetGroup" not in (migration.get("DependsOn") or []):
+        out.append("SchemaMigration must DependsOn DatabaseProxyTargetGroup (the database is reachable)")
+    if mprops.get("SharedLayer") != {"Ref": "SharedLayer"}:
+        out.append("SchemaMigration.SharedLayer must be !Ref SharedLayer (re-run when the migrations change)")
+    return out
+
+
+def _check_migration_function(res: dict[str, Any]) -> list[str]:
+    """MigrationFunction: the data move, in the VPC, long enough for a backfill chunk."""
+    out = []
+    props = _props(res, "MigrationFunction")
+    want = {
+        "CodeUri": "src/migration/",
+        "Handler": "app.lambda_handler",
+        "Timeout": 900,
+        "MemorySize": 1024,
+        "VpcConfig": VPC_CONFIG,
+    }
+    if {k: props.get(k) for k in want} != want:
+        out.append(f"MigrationFunction must have {want}")
+    if props.get("Events"):
+        out.append("MigrationFunction must have no events (operators and MigrationStateMachine invoke it)")
+    env = (props.get("Environment") or {}).get("Variables") or {}
+    want_env = {**DB_ENV, "CLOUDSHELF_DB_MIGRATION": {"Ref": "SchemaMigration"}}
+    if {k: env.get(k) for k in want_env} != want_env:
+        out.append(f"MigrationFunction env must hold {want_env} (the database, after the schema migration)")
+    return out
+
+
+def check_state_machine(template: dict[str, Any]) -> list[str]:
+    """MigrationStateMachine: invokes MigrationFunction with the execution input until it is done."""
+    res = template.get("Resources", {})
+    machine = res.get(MIGRATION_STATE_MACHINE, {})
+    props = machine.get("Properties") or {}
+    out = []
+    if machine.get("Type") != "AWS::Serverless::StateMachine" or props.get("Type") != "STANDARD":
+        return [f"{MIGRATION_STATE_MACHINE} must be an AWS::Serverless::StateMachine of Type STANDARD"]
+    if props.get("Policies") != [{"LambdaInvokePolicy": {"FunctionName": {"Ref": "MigrationFunction"}}}]:
+        out.append(f"{MIGRATION_STATE_MACHINE}.Policies must be only LambdaInvokePolicy on MigrationFunction")
+    if props.get("DefinitionSubstitutions") != {"MigrationFunctionArn": {"Fn::GetAtt": ["MigrationFunction", "Arn"]}}:
+        out.append(f"{MIGRATION_STATE_MACHINE}.DefinitionSubstitutions must be MigrationFunctionArn only")
+    definition = props.get("Definition")
+    if not isinstance(definition, dict):
+        return [*out, f"{MIGRATION_STATE_MACHINE} needs an inline Definition"]
+    states = definition.get("States") or {}
+    tasks = {n: s for n, s in states.items() if s.get("Type") == "Task"}
+    if len(tasks) != 1:
+        return [*out, f"{MIGRATION_STATE_MACHINE} must have one Task (the invoke), found {sorted(tasks)}"]
+    ((task_name, task),) = tasks.items()
+    if (
+        task.get("Resource") != "arn:aws:states:::lambda:invoke"
+        or (task.get("Parameters") or {}).get("FunctionName") != "${MigrationFunctionArn}"
+    ):
+        out.append(f"{task_name} must invoke ${{MigrationFunctionArn}} through arn:aws:states:::lambda:invoke")
+    if task.get("ResultPath") in (None, "$") or "ResultSelector" not in task:
+        out.append(f"{task_name} must keep its input: ResultSelector and a ResultPath other than $")
+    retriers = task.get("Retry") or []
+    if not any(
+        set(r.get("ErrorEquals", [])) >= LAMBDA_SERVICE_ERRORS
+        and r.get("BackoffRate", 1) > 1
+        and r.get("MaxAttempts", 3) >= 2
+        for r in retriers
+    ):
+        out.append(f"{task_name} must retry {sorted(LAMBDA_SERVICE_ERRORS)} with backoff")
+    for name, state in states.items():
+        for target in [state.get("Next"), state.get("Default"), *(c.get("Next") for c in state.get("Choices", []))]:
+            if target is not None and target not in states:
+                out.append(f"{MIGRATION_STATE_MACHINE}: {name} goes to unknown state {target}")
+    out.extend(_simulated_runs(definition))
+    return out
+
+
+class TaskError(Exception):
+    """A failed Task in :func:`run_state_machine` (``error`` is the Step Functions error name)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _path(data: Any, path: str) -> Any:
+    """A value at a simple JSONPath (``$`` or ``$.a.b``); KeyError when absent."""
+    if path == "$":
+        return data
+    if not path.startswith("$."):
+        raise ValueError(f"unsupported path {path}")
+    for part in path[2:].split("."):
+        if not isinstance(data, dict) or part not in data:
+            raise KeyError(path)
+        data = data[part]
+    return data
+
+
+def _template_of(spec: dict[str, Any], data: Any) -> dict[str, Any]:
+    """Apply a Parameters / ResultSelector template: ``key.$`` takes a path or States.MathAdd."""
+    out: dict[str, Any] = {}
+    for key, value in spec.items():
+        if not key.endswith(".$"):
+            out[key] = _template_of(value, data) if isinstance(value, dict) else value
+            continue
+        match = re.fullmatch(r"States\.MathAdd\((\$[^,]*),\s*(-?\d+)\)", value)
+        out[key[:-2]] = _path(data, match[1]) + int(match[2]) if match else _path(data, value)
+    return out
+
+
+def _with_result(data: Any, result_path: str | None, result: Any) -> Any:
+    if result_path is None:
+        return data
+    if result_path == "$":
+        return result
+    merged = copy.deepcopy(data)
+    target = merged
+    *parents, last = result_path[2:].split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[last] = result
+    return merged
+
+
+def _choose(state: dict[str, Any], data: Any) -> str:
+    for rule in state.get("Choices", []):
+        variable = rule["Variable"]
+        try:
+            value = _path(data, variable)
+            present = True
+        except KeyError:
+            value, present = None, False
+        if "IsPresent" in rule:
+            hit = present == rule["IsPresent"]
+        elif not present:
+            hit = False
+        elif "BooleanEquals" in rule:
+            hit = value is rule["BooleanEquals"]
+        elif "NumericGreaterThanEquals" in rule:
+            hit = value >= rule["NumericGreaterThanEquals"]
+        elif "NumericGreaterThan" in rule:
+            hit = value > rule["NumericGreaterThan"]
+        elif "StringEquals" in rule:
+            hit = value == rule["StringEquals"]
+        else:
+            raise ValueError(f"unsupported choice rule {rule}")
+        if hit:
+            return str(rule["Next"])
+    return str(state["Default"])
+
+
+def _invoke_with_retries(
+    state: dict[str, Any], params: dict[str, Any], invoke: Callable[[Any], Any], delays: list[int]
+) -> dict[str, Any]:
+    """A lambda:invoke Task with its Retry rules (the delays are recorded, not slept)."""
+    attempts: dict[int, int] = {}
+    while True:
+        try:
+            return {"StatusCode": 200, "Payload": invoke(params.get("Payload"))}
+        except TaskError as exc:
+            index = next(
+                (
+                    i
+                    for i, r in enumerate(state.get("Retry", []))
+                    if exc.error in r["ErrorEquals"]
+                    or "States.ALL" in r["ErrorEquals"]
+                    or ("States.TaskFailed" in r["ErrorEquals"] and not exc.error.startswith("States."))
+                ),
+                None,
+            )
+            if index is None:
+                raise
+            retrier = state["Retry"][index]
+            attempts[index] = attempts.get(index, 0) + 1
+            if attempts[index] > retrier.get("MaxAttempts", 3):
+                raise
+            rate = retrier.get("BackoffRate", 2.0)
+            delays.append(int(retrier.get("IntervalSeconds", 1) * rate ** (attempts[index] - 1)))
+
+
+def run_state_machine(
+    definition: dict[str, Any], execution_input: Any, invoke: Callable[[Any], Any], max_transitions: int = 10_000
+) -> tuple[str, Any, list[int]]:
+    """Run the subset of Amazon States Language the migration machine uses, offline.
+
+    ``invoke(payload)`` stands for the Lambda function: it returns the answer or raises
+    :class:`TaskError`. Returns ``(status, output or error name, retry delays in seconds)``.
+    """
+    name, data = definition["StartAt"], execution_input
+    delays: list[int] = []
+    for _ in range(max_transitions):
+        state = definition["States"][name]
+        kind = state["Type"]
+        if kind == "Pass":
+            result = _template_of(state["Parameters"], data) if "Parameters" in state else data
+            data = _with_result(data, state.get("ResultPath", "$"), result)
+        elif kind == "Task":
+            try:
+                raw = _invoke_with_retries(state, _template_of(state.get("Parameters") or {}, data), invoke, delays)
+            except TaskError as exc:
+                return "FAILED", exc.error, delays
+            result = _template_of(state["ResultSelector"], raw) if "ResultSelector" in state else raw
+            data = _with_result(data, state.get("ResultPath", "$"), result)
+        elif kind == "Choice":
+            name = _choose(state, data)
+            continue
+        elif kind == "Succeed":
+            return "SUCCEEDED", _path(data, state.get("OutputPath", "$")), delays
+        elif kind == "Fail":
+            return "FAILED", state.get("Error"), delays
+        else:
+            raise ValueError(f"unsupported state type {kind}")
+        if "OutputPath" in state:
+            data = _path(data, state["OutputPath"])
+        if state.get("End"):
+            return "SUCCEEDED", data, delays
+        name = state["Next"]
+    raise RuntimeError("the state machine did not stop")
+
+
+def _simulated_runs(definition: dict[str, Any]) -> list[str]:
+    """Run the machine against stand-ins for MigrationFunction: it must loop, keep its input, and stop."""
+    request = {"action": "backfill", "resource": "books", "segments": 4}
+    out = []
+    try:
+        payloads: list[Any] = []
+        answers = iter([{"done": False, "copied": 500}, {"done": False, "copied": 500}, {"done": True, "copied": 7}])
+
+        def chunked(payload: Any) -> Any:
+            payloads.append(payload)
+            return next(answers)
+
+        status, output, _ = run_state_machine(definition, request, chunked)
+        if (status, output, payloads) != ("SUCCEEDED", {"done": True, "copied": 7}, [request] * 3):
+            out.append(
+                f"{MIGRATION_STATE_MACHINE} must invoke with the execution input until done and answer the last "
+                f"answer; got {status} {output!r} after {payloads!r}"
+            )
+        calls: list[Any] = []
+
+        def never_done(payload: Any) -> Any:
+            calls.append(payload)
+            return {"done": False}
+
+        status, _, _ = run_state_machine(definition, request, never_done)
+        if status != "FAILED" or not 1 < len(calls) <= 1000:
+            out.append(f"{MIGRATION_STATE_MACHINE} must stop after a bounded number of invokes, made {len(calls)}")
+        throttled = iter([TaskError("Lambda.TooManyRequestsException")] * 2 + [{"done": True}])
+
+        def flaky(payload: Any) -> Any:
+            answer = next(throttled)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        status, _, delays = run_state_machine(definition, request, flaky)
+        if status != "SUCCEEDED" or len(delays) != 2 or delays[1] <= delays[0]:
+            out.append(f"{MIGRATION_STATE_MACHINE} must retry Lambda throttling with backoff, got {status} {delays}")
+        status, _, _ = run_state_machine(definition, {"action": "drop"}, lambda _: {"done": True, "error": "invalid"})
+        if status != "FAILED":
+            out.append(f"{MIGRATION_STATE_MACHINE} must fail when the function refuses the request, got {status}")
+    except (KeyError, ValueError, RuntimeError, StopIteration, TypeError) as exc:
+        out.append(f"{MIGRATION_STATE_MACHINE} could not be run offline: {type(exc).__name__}: {exc}")
+    return out
+
+
+def check_secret_access(template: dict[str, Any]) -> list[str]:
+    """Only the API functions (conditionally) and the phase-2 functions may read the database secret, and only it."""
+    out = []
+    res = template.get("Resources", {})
+    for name in (n for n, r in res.items() if r.get("Type") == "AWS::Serverless::Function"):
+        found = secret_statements(template, name)
+        want: list[Any]
+        if name in VPC_FUNCTIONS:
+            want = [{"Fn::If": ["IsPhase2", SECRET_STATEMENT, NO_VALUE]}]
+        elif name in PHASE2_FUNCTIONS:
+            want = [SECRET_STATEMENT]
+        else:
+            want = []
+        if found != want:
+            out.append(f"{name}: database-secret statements are {found!r}, expected {want!r}")
+    role = res.get("DatabaseProxyRole", {}).get("Properties") or {}
+    trust = role.get("AssumeRolePolicyDocument", {}).get("Statement", [])
+    if [s.get("Principal") for s in trust] != [{"Service": "rds.amazonaws.com"}]:
+        out.append("DatabaseProxyRole must be assumable by rds.amazonaws.com only")
+    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    if statements != [SECRET_STATEMENT] or role.get("ManagedPolicyArns"):
+        out.append(f"DatabaseProxyRole may only read the database secret, got {statements!r}")
+    return out
+
+
+def _check_endpoint_tables(res: dict[str, Any]) -> list[str]:
+    """The DynamoDB endpoint's policy names tables: a table it misses is unreachable from the VPC."""
+    out = []
+    statements = (_props(res, "DynamoDbEndpoint").get("PolicyDocument") or {}).get("Statement", [])
+    reachable = [
+        r
+        for s in statements
+        for r in (s.get("Resource") if isinstance(s.get("Resource"), list) else [s.get("Resource")])
+    ]
+    for table in (n for n, r in res.items() if r.get("Type") == "AWS::DynamoDB::Table"):
+        if {"Fn::GetAtt": [table, "Arn"]} not in reachable:
+            out.append(f"DynamoDbEndpoint's policy must allow {table} (the VPC functions could not reach it)")
+    return out
+
+
+def _check_network(res: dict[str, Any]) -> list[str]:
+    out = []
+    if _props(res, "Vpc").get("CidrBlock") != {"Ref": "VpcCidr"}:
+        out.append("Vpc.CidrBlock must be !Ref VpcCidr")
+    if not (_props(res, "Vpc").get("EnableDnsSupport") and _props(res, "Vpc").get("EnableDnsHostnames")):
+        out.append("Vpc needs DNS support and hostnames (interface endpoint private DNS)")
+    for index, subnet in enumerate(("PrivateSubnetA", "PrivateSubnetB")):
+        props = _props(res, subnet)
+        if props.get("AvailabilityZone") != {"Fn::Select": [index, {"Fn::GetAZs": ""}]}:
+            out.append(f"{subnet} must be in !Select [{index}, !GetAZs '']")
+        if props.get("MapPublicIpOnLaunch") is not False:
+            out.append(f"{subnet} must not map public IPs")
+    for assoc, subnet in (
+        ("PrivateSubnetARouteTableAssociation", "PrivateSubnetA"),
+        ("PrivateSubnetBRouteTableAssociation", "PrivateSubnetB"),
+    ):
+        if _props(res, assoc) != {"SubnetId": {"Ref": subnet}, "RouteTableId": {"Ref": "PrivateRouteTable"}}:
+            out.append(f"{assoc} must tie {subnet} to PrivateRouteTable")
+    for name, service, kind in (("DynamoDbEndpoint", "dynamodb", "Gateway"), ("S3Endpoint", "s3", "Gateway")):
+        props = _props(res, name)
+        if (props.get("VpcEndpointType"), props.get("RouteTableIds")) != (kind, [{"Ref": "PrivateRouteTable"}]):
+            out.append(f"{name} must be a Gateway endpoint on PrivateRouteTable")
+        if props.get("ServiceName") != {"Fn::Sub": f"com.amazonaws.${{AWS::Region}}.{service}"}:
+            out.append(f"{name} must serve {service}")
+    out.extend(_check_endpoint_tables(res))
+    props = _props(res, "SecretsManagerEndpoint")
+    want = {
+        "VpcEndpointType": "Interface",
+        "PrivateDnsEnabled": True,
+        "SubnetIds": SUBNETS,
+        "SecurityGroupIds": [{"Ref": "EndpointSecurityGroup"}],
+        "ServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.secretsmanager"},
+    }
+    if {k: props.get(k) for k in want} != want:
+        out.append(f"SecretsManagerEndpoint must be {want}")
+    return out
+
+
+def _check_database(res: dict[str, Any]) -> list[str]:
+    out = []
+    db = res.get("Database", {})
+    props = db.get("Properties") or {}
+    want: dict[str, Any] = {
+        "Engine": "postgres",
+        "EngineVersion": {"Ref": "DatabaseEngineVersion"},
+        "DBInstanceClass": {"Ref": "DatabaseInstanceClass"},
+        "AllocatedStorage": "20",
+        "StorageType": "gp3",
+        "StorageEncrypted": True,
+        "ManageMasterUserPassword": True,
+        "MasterUsername": "cloudshelf",
+        "DBName": "cloudshelf",
+        "PubliclyAccessible": False,
+        "EnableIAMDatabaseAuthentication": False,
+        "CopyTagsToSnapshot": True,
+        "BackupRetentionPeriod": {"Ref": "DatabaseBackupRetentionDays"},
+        "DeletionProtection": {"Ref": "DatabaseDeletionProtection"},
+        "MultiAZ": {"Ref": "DatabaseMultiAZ"},
+        "DBSubnetGroupName": {"Ref": "DatabaseSubnetGroup"},
+        "DBParameterGroupName": {"Ref": "DatabaseParameterGroup"},
+        "VPCSecurityGroups": [{"Ref": "DatabaseSecurityGroup"}],
+    }
+    for key, value in want.items():
+        if props.get(key) != value:
+            out.append(f"Database.{key} is {props.get(key)!r}, expected {value!r}")
+    if "MasterUserPassword" in props:
+        out.append("Database must not take a MasterUserPassword (RDS manages it in Secrets Manager)")
+    if (db.get("DeletionPolicy"), db.get("UpdateReplacePolicy")) != ("Snapshot", "Snapshot"):
+        out.append("Database: DeletionPolicy and UpdateReplacePolicy must be Snapshot")
+    group = _props(res, "DatabaseParameterGroup")
+    if group.get("Family") != "postgres16" or str((group.get("Parameters") or {}).get("rds.force_ssl")) != "1":
+        out.append("DatabaseParameterGroup must be postgres16 with rds.force_ssl = 1")
+    proxy = _props(res, "DatabaseProxy")
+    want_proxy = {
+        "EngineFamily": "POSTGRESQL",
+        "RequireTLS": True,
+        "RoleArn": {"Fn::GetAtt": ["DatabaseProxyRole", "Arn"]},
+        "VpcSubnetIds": SUBNETS,
+        "VpcSecurityGroupIds": [{"Ref": "ProxySecurityGroup"}],
+    }
+    for key, value in want_proxy.items():
+        if proxy.get(key) != value:
+            out.append(f"DatabaseProxy.{key} is {proxy.get(key)!r}, expected {value!r}")
+    auth = proxy.get("Auth") or []
+    if [(a.get("AuthScheme"), a.get("SecretArn"), a.get("IAMAuth")) for a in auth] != [
+        ("SECRETS", SECRET_ARN, "DISABLED")
+    ]:
+        out.append("DatabaseProxy.Auth must be the master secret, IAMAuth DISABLED")
+    target = _props(res, "DatabaseProxyTargetGroup")
+    if (target.get("DBProxyName"), target.get("TargetGroupName"), target.get("DBInstanceIdentifiers")) != (
+        {"Ref": "DatabaseProxy"},
+        "default",
+        [{"Ref": "Database"}],
+    ):
+        out.append("DatabaseProxyTargetGroup must be the proxy's 'default' group targeting Database")
+    return out
+
+
+def security_group_rules(template: dict[str, Any]) -> list[tuple[str, str, str, int, int, str]]:
+    """Every SG rule as ``(group, direction, protocol, from, to, peer)``; peer a group name or a CIDR."""
+    res = template.get("Resources", {})
+    rules = []
+
+    def add(group: Any, direction: str, rule: dict[str, Any]) -> None:
+        peer = (
+            rule.get("SourceSecurityGroupId")
+            or rule.get("DestinationSecurityGroupId")
+            or rule.get("CidrIp")
+            or rule.get("CidrIpv6")
+            or rule.get("SourcePrefixListId")
+            or rule.get("DestinationPrefixListId")
+        )
+        peer_name = peer["Ref"] if isinstance(peer, dict) and "Ref" in peer else str(peer)
+        group_name = group["Ref"] if isinstance(group, dict) and "Ref" in group else str(group)
+        protocol = str(rule.get("IpProtocol"))
+        rules.append(
+            (group_name, direction, protocol, int(rule.get("FromPort", -1)), int(rule.get("ToPort", -1)), peer_name)
+        )
+
+    for name, resource in res.items():
+        props = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::EC2::SecurityGroup":
+            for rule in props.get("SecurityGroupIngress", []):
+                add(name, "ingress", rule)
+            for rule in props.get("SecurityGroupEgress", []):
+                add(name, "egress", rule)
+        elif resource.get("Type") == "AWS::EC2::SecurityGroupIngress":
+            add(props.get("GroupId"), "ingress", props)
+        elif resource.get("Type") == "AWS::EC2::SecurityGroupEgress":
+            add(props.get("GroupId"), "egress", props)
+    return rules
+
+
+def check_security_groups(template: dict[str, Any]) -> list[str]:
+    """PostgreSQL only function -> proxy -> database; no CIDR rule but the known ones; no all-traffic rule."""
+    out = []
+    res = template.get("Resources", {})
+    groups = {n for n, r in res.items() if r.get("Type") == "AWS::EC2::SecurityGroup"}
+    for group in sorted(groups):
+        if not _props(res, group).get("SecurityGroupEgress"):
+            out.append(f"{group} needs inline SecurityGroupEgress (else it keeps the default allow-all egress)")
+    postgres = set()
+    for group, direction, protocol, low, high, peer in security_group_rules(template):
+        rule = (group, direction, protocol, low, high, peer)
+        if protocol in ("-1", "all"):
+            out.append(f"all-traffic rule {rule}")
+        if "/" in peer or peer.startswith("pl-"):
+            if rule not in CIDR_RULES:
+                out.append(f"unexpected CIDR rule {rule}")
+            continue
+        if peer not in groups:
+            out.append(f"rule {rule} names an unknown group")
+        if protocol == "tcp" and low <= 5432 <= high:
+            postgres.add((group, direction, peer))
+            if (low, high) != (5432, 5432):
+                out.append(f"PostgreSQL rule must open 5432 only: {rule}")
+        elif (protocol, low, high) != ("tcp", 443, 443):
+            out.append(f"only 5432 and 443 are opened between groups: {rule}")
+    if postgres != POSTGRES_PATHS:
+        out.append(f"PostgreSQL rules are {sorted(postgres)}, expected {sorted(POSTGRES_PATHS)}")
+    db_ingress = {
+        peer
+        for group, direction, *_r, peer in security_group_rules(template)
+        if group == "DatabaseSecurityGroup" and direction == "ingress"
+    }
+    if db_ingress != {"ProxySecurityGroup"}:
+        out.append(f"the database accepts connections from {sorted(db_ingress)}, expected only ProxySecurityGroup")
     return out
 
 
@@ -443,24 +1482,152 @@ def _fmt(perms: dict[str, set[str]]) -> str:
 
 
 # --------------------------------------------------------------------------- translated
-def check_translated(cfn: dict[str, Any]) -> list[str]:
-    """Check the IAM roles that SAM generated: only the expected managed policies, no '*' on data."""
+def _expand_conditional(statements: list[Any]) -> Iterator[dict[str, Any]]:
+    """Statements with ``Fn::If`` replaced by the branches that are not ``AWS::NoValue``."""
+    for stmt in statements:
+        if isinstance(stmt, dict) and list(stmt) == ["Fn::If"]:
+            yield from (branch for branch in stmt["Fn::If"][1:] if branch != NO_VALUE)
+        else:
+            yield stmt
+
+
+def created_in(cfn: dict[str, Any], phase: str) -> list[str]:
+    """The resources CloudFormation creates for ``DataPhase=phase`` (conditions evaluated)."""
+    holds = {None} | ({"IsPhase2"} if phase == "2" else set())
+    return [name for name, resource in cfn["Resources"].items() if resource.get("Condition") in holds]
+
+
+def check_translated(cfn: dict[str, Any], phase: str | None = None) -> list[str]:
+    """Check what SAM generated.
+
+    One role per function, plus the proxy's, CodeDeploy's and the state machine's; only the
+    managed policies SAM adds by itself (the VPC-access one only for functions with
+    VpcConfig; AWS's CodeDeploy-for-Lambda one only on CodeDeploy's role); no '*' in any
+    inline statement; VpcConfig on exactly the VPC functions; the phase-2 functions only in
+    phase 2; the API on the alias `live` of each API function, shifted by CodeDeploy with
+    the alarms; the state machine allowed to invoke MigrationFunction only.
+    """
     out: list[str] = []
-    roles = {n: r for n, r in cfn["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
-    if set(roles) != {f"{f}Role" for f in FUNCTIONS}:
-        out.append(f"generated roles are {sorted(roles)}, expected one per function")
+    resources = cfn["Resources"]
+    vpc_functions = set(VPC_FUNCTIONS) | set(PHASE2_FUNCTIONS)
+    roles = {n: r for n, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    machine_role = f"{MIGRATION_STATE_MACHINE}Role"
+    expected_roles = {f"{f}Role" for f in ALL_FUNCTIONS} | {"DatabaseProxyRole", CODEDEPLOY_ROLE, machine_role}
+    if set(roles) != expected_roles:
+        out.append(f"roles are {sorted(roles)}, expected {sorted(expected_roles)}")
     for name, role in roles.items():
         props = role["Properties"]
-        for arn in props.get("ManagedPolicyArns", []):
-            policy = json.dumps(arn).rsplit("/", 1)[-1].strip('"}] ')
-            if policy not in ALLOWED_MANAGED_POLICIES:
-                out.append(f"{name}: unexpected managed policy {arn!r}")
+        function = name.removesuffix("Role")
+        allowed = set() if function not in ALL_FUNCTIONS else set(ALLOWED_MANAGED_POLICIES)
+        if name == CODEDEPLOY_ROLE:
+            # The one managed policy not SAM's own Lambda basics: AWS's role policy for Lambda
+            # deployments (get/update aliases, invoke hooks), attached by SAM for DeploymentPreference.
+            allowed = {CODEDEPLOY_MANAGED_POLICY}
+        if function in vpc_functions:
+            allowed.add(VPC_MANAGED_POLICY)
+        got = {json.dumps(arn).rsplit("/", 1)[-1].strip('"}] ') for arn in props.get("ManagedPolicyArns", [])}
+        if got - allowed:
+            out.append(f"{name}: unexpected managed policies {sorted(got - allowed)}")
+        if function in vpc_functions and VPC_MANAGED_POLICY not in got:
+            out.append(f"{name}: {VPC_MANAGED_POLICY} missing (Lambda cannot attach to the VPC)")
         for policy in props.get("Policies", []):
-            for stmt in policy["PolicyDocument"]["Statement"]:
+            for stmt in _expand_conditional(policy["PolicyDocument"]["Statement"]):
                 actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
-                resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
-                if any("*" in a for a in actions) or any(r == "*" for r in resources):
+                resources_ = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
+                if any("*" in a for a in actions) or any(r == "*" for r in resources_):
                     out.append(f"{name}/{policy['PolicyName']}: wildcard in {stmt!r}")
+    out.extend(_check_translated_functions(resources))
+    out.extend(_check_translated_deployment(resources))
+    out.extend(_check_translated_state_machine(resources))
+    if phase is not None and cfn.get("Parameters", {}).get("DataPhase", {}).get("Default") != phase:
+        out.append(f"the translation's DataPhase default is not {phase}: cfn-lint would check the wrong branch")
+    return out
+
+
+def _check_translated_functions(resources: dict[str, Any]) -> list[str]:
+    out = []
+    vpc_functions = set(VPC_FUNCTIONS) | set(PHASE2_FUNCTIONS)
+    lambdas = {n: r for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    if set(lambdas) != set(ALL_FUNCTIONS):
+        out.append(f"functions are {sorted(lambdas)}, expected {sorted(ALL_FUNCTIONS)}")
+    for name, function in lambdas.items():
+        if ("VpcConfig" in function["Properties"]) != (name in vpc_functions):
+            out.append(f"{name}: VpcConfig {'missing' if name in vpc_functions else 'unexpected'}")
+        if (function.get("Condition") == "IsPhase2") != (name in PHASE2_FUNCTIONS):
+            out.append(f"{name}: Condition IsPhase2 {'missing' if name in PHASE2_FUNCTIONS else 'unexpected'}")
+    return out
+
+
+def _check_translated_deployment(resources: dict[str, Any]) -> list[str]:
+    """Each API function: alias `live` on a version, shifted by its CodeDeploy group with its alarms; API -> alias."""
+    out = [finding for function in FUNCTIONS for finding in _check_translated_alias(resources, function)]
+    for function in PHASE2_FUNCTIONS:
+        if f"{function}Alias{ALIAS}" in resources:
+            out.append(f"{function} must not get an alias (it is invoked unqualified)")
+    # API Gateway invokes the aliases only (so CodeDeploy's traffic shifting applies to every request).
+    api = json.dumps((resources.get("CloudShelfApi") or {}).get("Properties", {}).get("Body", {}))
+    targets = set(re.findall(r"/functions/\$\{([^}]+)\}/invocations", api))
+    if targets != {f"{f}Alias{ALIAS}" for f in FUNCTIONS}:
+        out.append(f"the API's integrations call {sorted(targets)}, expected the {ALIAS} aliases of the API functions")
+    for name, res in resources.items():
+        props = res.get("Properties") or {}
+        if res["Type"] == "AWS::Lambda::Permission" and props.get("Principal") == "apigateway.amazonaws.com":
+            target = (props.get("FunctionName") or {}).get("Ref", "")
+            if not (target.endswith(f"Alias{ALIAS}") and target.removesuffix(f"Alias{ALIAS}") in FUNCTIONS):
+                out.append(f"{name}: API Gateway must be allowed to invoke an alias {ALIAS}, not {target}")
+    return out
+
+
+def _check_translated_alias(resources: dict[str, Any], function: str) -> list[str]:
+    out = []
+    alias_name = f"{function}Alias{ALIAS}"
+    alias = resources.get(alias_name, {})
+    props = alias.get("Properties") or {}
+    if alias.get("Type") != "AWS::Lambda::Alias" or props.get("Name") != ALIAS:
+        return [f"{function}: alias {ALIAS} ({alias_name}) missing"]
+    version = resources.get((props.get("FunctionVersion") or {}).get("Fn::GetAtt", [""])[0], {})
+    description = (version.get("Properties") or {}).get("Description") or {}
+    if version.get("Type") != "AWS::Lambda::Version" or "Fn::Sub" not in description:
+        out.append(f"{function}: the alias must point at a version described by the parameter values")
+    group_name = f"{function}DeploymentGroup"
+    update = (alias.get("UpdatePolicy") or {}).get("CodeDeployLambdaAliasUpdate") or {}
+    if update.get("DeploymentGroupName") != {"Ref": group_name}:
+        out.append(f"{alias_name}: {group_name} must shift it (UpdatePolicy CodeDeployLambdaAliasUpdate)")
+    group = (resources.get(group_name) or {}).get("Properties") or {}
+    alarms = group.get("AlarmConfiguration") or {}
+    watched = [a.get("Name") for a in alarms.get("Alarms", [])]
+    if not alarms.get("Enabled") or watched != [{"Ref": alarm_of(function)}, {"Ref": API_ALARM}]:
+        out.append(f"{group_name} must watch {alarm_of(function)} and {API_ALARM}")
+    rollback = group.get("AutoRollbackConfiguration") or {}
+    if not rollback.get("Enabled") or "DEPLOYMENT_STOP_ON_ALARM" not in rollback.get("Events", []):
+        out.append(f"{group_name} must roll back when an alarm stops the deployment")
+    config = group.get("DeploymentConfigName") or {}
+    sub = config.get("Fn::Sub") if isinstance(config, dict) else None
+    if not (isinstance(sub, list) and sub[1].get("ConfigName") in DEPLOYMENT_TYPES):
+        out.append(f"{group_name}.DeploymentConfigName must be CodeDeployDefault.Lambda<DeploymentType>: {config!r}")
+    return out
+
+
+def _check_translated_state_machine(resources: dict[str, Any]) -> list[str]:
+    out = []
+    machine = resources.get(MIGRATION_STATE_MACHINE, {})
+    role_name = f"{MIGRATION_STATE_MACHINE}Role"
+    role = resources.get(role_name, {})
+    if machine.get("Type") != "AWS::StepFunctions::StateMachine" or machine.get("Condition") != "IsPhase2":
+        out.append(f"{MIGRATION_STATE_MACHINE} must be an AWS::StepFunctions::StateMachine under IsPhase2")
+    if role.get("Condition") != "IsPhase2":
+        out.append(f"{role_name} must exist only in phase 2 (Condition IsPhase2)")
+    props = role.get("Properties") or {}
+    if props.get("ManagedPolicyArns"):
+        out.append(f"{role_name} must have no managed policies")
+    statements = [s for p in props.get("Policies", []) for s in _expand_conditional(p["PolicyDocument"]["Statement"])]
+    for stmt in statements:
+        resource = stmt.get("Resource")
+        target = resource.get("Fn::Sub", [None, {}])[1].get("functionName") if isinstance(resource, dict) else None
+        if stmt.get("Action") != ["lambda:InvokeFunction"] or target != {"Ref": "MigrationFunction"}:
+            out.append(f"{role_name} may only invoke MigrationFunction, got {stmt!r}")
+    if not statements:
+        out.append(f"{role_name} must be allowed to invoke MigrationFunction")
     return out
 
 
@@ -491,6 +1658,12 @@ def translate(template_path: Path, parameters: dict[str, str]) -> dict[str, Any]
             if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
                 props[key] = f"s3://cloudshelf-artifacts/{name}.zip"
     cfn: dict[str, Any] = transform(sam, dict(parameters), _StubPolicyLoader())
+    # SAM substitutes these parameters during the transform (as CloudFormation's does, with the
+    # deployed values); unreferenced afterwards, cfn-lint would warn about them (W2001).
+    body = json.dumps({k: v for k, v in cfn.items() if k != "Parameters"})
+    for name in RESOLVED_IN_TRANSFORM:
+        if name in cfn.get("Parameters", {}) and f'"Ref": "{name}"' not in body and f"${{{name}}}" not in body:
+            del cfn["Parameters"][name]
     # Lint with the value this translation was made for.
     for name, value in parameters.items():
         if name in cfn.get("Parameters", {}):
@@ -598,7 +1771,9 @@ def check_translated_phase(env: Env, phase: str) -> list[str]:
     if rc != 0:
         lines = [line for line in output.splitlines() if line.strip()]
         return [f"translation failed: {lines[-1] if lines else f'exit status {rc}'}"]
-    findings = check_translated(json.loads(out_file.read_text(encoding="utf-8")))
+    cfn = json.loads(out_file.read_text(encoding="utf-8"))
+    findings = check_translated(cfn, phase)
+    print(f"    {len(cfn['Resources'])} resources in the translation, {len(created_in(cfn, phase))} created")
     rc, output = env.run([env.tool("cfn-lint"), "--", str(out_file)])
     return findings + _tool_findings(rc, output)
 
@@ -606,7 +1781,7 @@ def check_translated_phase(env: Env, phase: str) -> list[str]:
 def check_build(env: Env) -> list[str]:
     missing = [
         p
-        for p in [*(f"{uri}app.py" for uri in FUNCTIONS.values()), "layers/shared/requirements.txt"]
+        for p in [*(f"{uri}app.py" for uri in ALL_FUNCTIONS.values()), "layers/shared/requirements.txt"]
         if not (env.root / p).is_file()
     ]
     if missing:
@@ -631,7 +1806,7 @@ def check_build(env: Env) -> list[str]:
         return [line for line in output.splitlines() if line.strip()][-40:] or [f"exit status {rc}"]
     print(f"    built in {elapsed:.1f} s into {build_dir}")
     for artifact in sorted(p for p in build_dir.iterdir() if p.is_dir()):
-        print(f"    {artifact.name:<16} {_size(artifact) / 1e6:7.1f} MB")
+        print(f"    {artifact.name:<18} {_size(artifact) / 1e6:7.1f} MB")
     return _arm64_problems(build_dir)
 
 
@@ -656,7 +1831,10 @@ def checks(env: Env, build: bool, build_only: bool = False) -> list[tuple[str, C
     if build_only:
         return [("sam build --cached --parallel", lambda: check_build(env))]
     steps: list[tuple[str, Callable[[], list[str]]]] = [
-        ("structure (routes, auth, IAM, tables, globals)", lambda: check_structure(load_template(env.template))),
+        (
+            "structure (routes, auth, IAM, tables, globals, phase 2)",
+            lambda: check_structure(load_template(env.template)),
+        ),
         ("sam validate --lint", lambda: check_sam_validate_lint(env)),
         ("sam validate --region us-east-1", lambda: check_sam_validate(env)),
         ("cfn-lint template.yaml", lambda: check_cfn_lint_source(env)),

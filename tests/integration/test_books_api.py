@@ -40,11 +40,11 @@ def _input(book: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_list_paginates_by_title_without_repeats(invoke: Invoke, add_book: Callable[..., Any]) -> None:
-    # Given five books
-    titles = ["Emma", "The Odyssey", "Beowulf", "A Tale of Two Cities", "Dracula"]
+    # Given six books
+    titles = ["Emma", "The Odyssey", "Beowulf", "A Tale of Two Cities", "Dracula", "Emma Two"]
     for title in titles:
         add_book(title=title)
-    # When listed two at a time
+    # When listed two at a time (limit 2)
     seen: list[str] = []
     cursor = None
     for _ in range(5):
@@ -56,7 +56,7 @@ def test_list_paginates_by_title_without_repeats(invoke: Invoke, add_book: Calla
         if cursor is None:
             break
     # Then every book comes once, by title ignoring the article
-    assert seen == ["Beowulf", "Dracula", "Emma", "The Odyssey", "A Tale of Two Cities"]
+    assert seen == ["Beowulf", "Dracula", "Emma", "Emma Two", "The Odyssey", "A Tale of Two Cities"]
 
 
 def test_category_filter_and_counts(invoke: Invoke, admin: dict[str, str], add_book: Callable[..., Any]) -> None:

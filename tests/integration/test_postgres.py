@@ -149,3 +149,45 @@ def test_a_connection_dropped_between_invocations_is_replaced(
     reply = invoke("GetBook", bookId=book["bookId"])
     assert reply.status == 200
     assert reply.body["bookId"] == book["bookId"]
+
+
+def test_credentials_come_from_secrets_manager_and_survive_a_rotation(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from cloudshelf.repositories.postgres.connection import connect
+    from tests.integration.conftest import reset_caches
+
+    server = LocalPostgres(password_auth=True).start()
+    try:
+        server.admin("ALTER ROLE cloudshelf PASSWORD 'first-password'")
+        with mock_aws():
+            # Given the credentials in a secret, as RDS manages them, and settings naming only host and secret
+            secrets = boto3.client("secretsmanager", region_name="us-east-1")
+            arn = secrets.create_secret(
+                Name="rds-master", SecretString='{"username": "cloudshelf", "password": "first-password"}'
+            )["ARN"]
+            monkeypatch.delenv("CLOUDSHELF_DB_DSN", raising=False)
+            for name, value in {
+                "HOST": "127.0.0.1",
+                "PORT": str(server.port),
+                "SECRET_ARN": arn,
+                "SSLMODE": "disable",
+            }.items():
+                monkeypatch.setenv(f"CLOUDSHELF_DB_{name}", value)
+            reset_caches()
+            first = connect()
+            first.close()
+            # When the password rotates while the old secret is still cached
+            server.admin("ALTER ROLE cloudshelf PASSWORD 'second-password'")
+            secrets.put_secret_value(
+                SecretId=arn, SecretString='{"username": "cloudshelf", "password": "second-password"}'
+            )
+            # Then a new connection refetches the secret and logs in
+            second = connect()
+            with second.cursor() as cur:
+                cur.execute("SELECT current_user")
+                assert cur.fetchone() == ("cloudshelf",)
+            second.close()
+    finally:
+        server.stop()

@@ -5,8 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+StorageMode = Literal["dynamodb", "dual-write", "postgres-read", "postgres"]
+"""Where a resource lives during the move: see docs/migration.md."""
 
 
 class Settings(BaseSettings):
@@ -16,6 +19,8 @@ class Settings(BaseSettings):
 
     stage: str = "local"
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+    # A DynamoDB endpoint other than AWS's (the local stack's, for `sam local`); empty in AWS.
+    dynamodb_endpoint: str = ""
     books_table: str = "cloudshelf-books"
     carts_table: str = "cloudshelf-carts"
     users_table: str = "cloudshelf-users"
@@ -33,6 +38,13 @@ class Settings(BaseSettings):
     db_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "require"
     db_connect_timeout_s: int = Field(default=3, ge=1, le=30)
     db_statement_timeout_ms: int = Field(default=5000, ge=100, le=60000)
+    # Moving from phase 1 to 2, one resource at a time (unset: follows data_phase).
+    books_store: StorageMode | None = None
+    users_store: StorageMode | None = None
+    orders_store: StorageMode | None = None
+    read_fallback: bool = True
+    shadow_read_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    migration_table: str = "cloudshelf-migration"
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     cart_ttl_days: int = Field(default=7, ge=1, le=90)
     max_cart_lines: int = Field(default=50, ge=1, le=90)
@@ -41,6 +53,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=65536, ge=1024)
     idempotency_ttl_seconds: int = Field(default=86400, ge=60)
     checkout_attempts: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("books_store", "users_store", "orders_store", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def store_mode(self, resource: Literal["books", "users", "orders"]) -> StorageMode:
+        """The storage mode of a resource: its own setting, else what the phase implies."""
+        explicit: StorageMode | None = getattr(self, f"{resource}_store")
+        if explicit is not None:
+            return explicit
+        return "postgres" if self.data_phase == "2" else "dynamodb"
 
 
 @lru_cache(maxsize=1)

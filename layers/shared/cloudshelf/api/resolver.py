@@ -66,6 +66,7 @@ def add_cors(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
         multi = response.setdefault("multiValueHeaders", {})
         multi["Access-Control-Allow-Origin"] = [allowed]
         multi["Vary"] = ["Origin"]
+        multi["Access-Control-Expose-Headers"] = ["Retry-After"]
     return response
 
 

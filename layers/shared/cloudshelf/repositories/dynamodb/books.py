@@ -28,6 +28,9 @@ from cloudshelf.repositories.dynamodb.transactions import (
 )
 
 ALL_BOOKS = "BOOKS"
+# Between title and id in the listing sort keys: below " ", so "Emma" sorts before "Emma Two",
+# the same order as PostgreSQL's (title_key, book_id).
+SORT_SEPARATOR = "\x1f"
 CATEGORIES = "CATEGORIES"
 _BOOK_FIELDS = (
     "bookId",
@@ -52,7 +55,7 @@ def book_key(book_id: str) -> dict[str, Any]:
 
 def book_item(book: Book) -> dict[str, Any]:
     """A book as a DynamoDB item, with its listing keys."""
-    sort = f"{title_key(book.title)}#{book.bookId}"
+    sort = f"{title_key(book.title)}{SORT_SEPARATOR}{book.bookId}"
     data = book.model_dump(mode="json")
     data.update(price=book.price, version=book.version)
     data.update(
@@ -79,9 +82,9 @@ class DynamoBookRepository:
             item = dynamodb_client().get_item(TableName=self.table, Key=book_key(book_id)).get("Item")
         return book_from_item(item) if item else None
 
-    def get_many(self, book_ids: Sequence[str]) -> dict[str, Book]:
+    def get_many(self, book_ids: Sequence[str], *, consistent: bool = False) -> dict[str, Book]:
         keys = [book_key(b) for b in dict.fromkeys(book_ids)]
-        books = (book_from_item(item) for item in batch_get(self.table, keys))
+        books = (book_from_item(item) for item in batch_get(self.table, keys, consistent=consistent))
         return {b.bookId: b for b in books}
 
     def list_page(self, category: str | None, limit: int, cursor: str | None) -> Page[Book]:
@@ -98,17 +101,17 @@ class DynamoBookRepository:
             "ExpressionAttributeValues": {":p": s(partition)},
             "Limit": limit + 1,
         }
-        if cursor:
+        if cursor:  # the same cursor values as the PostgreSQL store's, so either can continue a listing
             values = decode_cursor("books", cursor)
-            book_id, sort = str(values.get("id", "")), str(values.get("s", ""))
-            params["ExclusiveStartKey"] = {**book_key(book_id), pk_name: s(partition), sk_name: s(sort)}
+            book_id, key = str(values.get("id", "")), str(values.get("t", ""))
+            params["ExclusiveStartKey"] = {**book_key(book_id), pk_name: s(partition), sk_name: s(f"{key}{SORT_SEPARATOR}{book_id}")}
         with translated_errors():
             items = dynamodb_client().query(**params).get("Items", [])
         books = [book_from_item(i) for i in items[:limit]]
         next_cursor = None
         if len(items) > limit:
             last = books[-1]
-            next_cursor = encode_cursor("books", {"id": last.bookId, "s": f"{title_key(last.title)}#{last.bookId}"})
+            next_cursor = encode_cursor("books", {"t": title_key(last.title), "id": last.bookId})
         return Page(books, next_cursor)
 
     def search(self, query: str, category: str | None, limit: int, cursor: str | None) -> Page[Book]:

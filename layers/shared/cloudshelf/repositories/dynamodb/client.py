@@ -29,8 +29,9 @@ RETRYABLE_CODES = frozenset(
 def dynamodb_client() -> DynamoDBClient:
     """A DynamoDB client with bounded timeouts and standard retries (with backoff).
 
-    boto3 honours ``AWS_ENDPOINT_URL_DYNAMODB``, which is how the local stack points
-    the same code at its embedded DynamoDB.
+    The local stack points the same code at its embedded DynamoDB with boto3's own
+    ``AWS_ENDPOINT_URL_DYNAMODB``, or with ``CLOUDSHELF_DYNAMODB_ENDPOINT`` (which
+    ``sam local --env-vars`` can set, since the template declares it).
     """
     import boto3
     from botocore.config import Config
@@ -44,7 +45,9 @@ def dynamodb_client() -> DynamoDBClient:
         tcp_keepalive=True,
         max_pool_connections=32,
     )
-    return boto3.client("dynamodb", region_name=get_settings().region, config=config)
+    settings = get_settings()
+    endpoint = settings.dynamodb_endpoint or None
+    return boto3.client("dynamodb", region_name=settings.region, endpoint_url=endpoint, config=config)
 
 
 @contextmanager

@@ -65,7 +65,7 @@ def batch_write(table: str, requests: list[dict[str, Any]]) -> None:
             raise StoreUnavailable("the data store is busy; try again shortly", 2)
 
 
-def batch_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def batch_get(table: str, keys: list[dict[str, Any]], *, consistent: bool = False) -> list[dict[str, Any]]:
     """BatchGetItem in chunks of 100, retrying unprocessed keys with backoff."""
     client = dynamodb_client()
     found: list[dict[str, Any]] = []
@@ -73,7 +73,7 @@ def batch_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         pending: list[dict[str, Any]] = keys[start : start + 100]
         for attempt in range(8):
             with translated_errors():
-                result = client.batch_get_item(RequestItems={table: {"Keys": pending}})
+                result = client.batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": consistent}})
             found.extend(result.get("Responses", {}).get(table, []))
             unprocessed = result.get("UnprocessedKeys", {})
             pending = [dict(k) for k in unprocessed[table]["Keys"]] if table in unprocessed else []

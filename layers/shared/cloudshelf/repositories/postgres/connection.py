@@ -36,16 +36,27 @@ def connect() -> Any:
         raise RuntimeError("phase 2 needs CLOUDSHELF_DB_DSN, or CLOUDSHELF_DB_HOST and CLOUDSHELF_DB_SECRET_ARN")
     from aws_lambda_powertools.utilities import parameters
 
-    secret = json.loads(str(parameters.get_secret(settings.db_secret_arn, max_age=SECRET_MAX_AGE_S)))
-    return psycopg2.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        dbname=settings.db_name,
-        user=secret["username"],
-        password=secret["password"],
-        sslmode=settings.db_sslmode,
-        **common,
-    )
+    def attempt(force_fetch: bool) -> Any:
+        raw = parameters.get_secret(settings.db_secret_arn, max_age=SECRET_MAX_AGE_S, force_fetch=force_fetch)
+        secret = json.loads(str(raw))
+        return psycopg2.connect(
+            host=settings.db_host,
+            port=settings.db_port,
+            dbname=settings.db_name,
+            user=secret["username"],
+            password=secret["password"],
+            sslmode=settings.db_sslmode,
+            **common,
+        )
+
+    try:
+        return attempt(force_fetch=False)
+    except psycopg2.OperationalError as exc:
+        # RDS rotates the managed password; a cached secret may be the old one. libpq
+        # reports this only as text (there is no error code before a session exists).
+        if "password authentication failed" not in str(exc):
+            raise
+        return attempt(force_fetch=True)
 
 
 def _connection() -> Any:
