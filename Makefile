@@ -9,11 +9,15 @@ PHASE ?= 1
 VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Python 3.13 (the Lambda runtime): .python-version selects it through pyenv where present.
 PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || pyenv which python3.13 2>/dev/null || ls /root/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -1)
-FUNCTIONS := books carts users orders
+FUNCTIONS := books carts users orders migrate migration
+CHROMIUM ?= /usr/bin/chromium
+# Debian packages the tests use: Chromium for the browser tests, PostgreSQL's server binaries for phase 2.
+SYSTEM_STAMP := .cloudshelf/.system-packages
 
-.PHONY: help dev seed test test-fast lint format typecheck validate build openapi events clean
+.PHONY: help dev seed test test-fast e2e system-packages lint format validate build openapi events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,18 +37,35 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.txt
 	@touch $@
 
-dev: $(VENV)/.installed ## run the whole store on http://127.0.0.1:$(PORT) (PHASE=1|2)
+$(SYSTEM_STAMP):
+	@mkdir -p $(dir $@)
+	@if [ -x "$(CHROMIUM)" ] && { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then \
+		touch $@; \
+	elif command -v apt-get >/dev/null; then \
+		echo "installing chromium and postgresql (Debian packages) ..."; \
+		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql \
+			&& touch $@; \
+	else \
+		echo "please install Chromium and PostgreSQL (server binaries), or set CHROMIUM=..."; exit 1; \
+	fi
+
+system-packages: $(SYSTEM_STAMP) ## install Chromium and PostgreSQL (Debian packages) if missing
+
+dev: $(VENV)/.installed $(SYSTEM_STAMP) ## run the whole store on http://127.0.0.1:$(PORT) (PHASE=1|2)
 	$(VENV)/bin/cloudshelf dev --port $(PORT) --phase $(PHASE)
 
 seed: $(VENV)/.installed ## load the demo catalog into a running local stack
 	$(VENV)/bin/cloudshelf seed
 
-test: $(VENV)/.installed $(SAM_VENV)/.installed ## every test: unit, integration, contract, template
+test: $(VENV)/.installed $(SAM_VENV)/.installed $(SYSTEM_STAMP) ## every test: unit, integration, contract, e2e, security
 	PATH="$(dir $(PYTHON313)):$$PATH" $(PY) -m pytest -p no:cacheprovider \
 		--cov=layers/shared/cloudshelf --cov=src --cov=cloudshelf_dev --cov-report=term:skip-covered --cov-fail-under=85
 
-test-fast: $(VENV)/.installed ## unit and handler tests only
+test-fast: $(VENV)/.installed $(SYSTEM_STAMP) ## unit and handler tests only
 	$(PY) -m pytest -p no:cacheprovider tests/unit tests/integration -m "not slow"
+
+e2e: $(VENV)/.installed $(SYSTEM_STAMP) ## the storefront in a real browser (Playwright + Debian chromium)
+	CLOUDSHELF_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:cacheprovider tests/e2e
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy and the template checks
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""The ``cloudshelf`` command: ``dev`` (the local stack), ``seed`` and ``openapi``."""
+"""The ``cloudshelf`` command: ``dev`` (the local stack), ``seed``, ``openapi``, ``sam-env`` and ``migrate``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from cloudshelf_dev import migrate_cli
 from cloudshelf_dev.template import ROOT
 
 DEFAULT_LOG_DIR = ROOT / ".cloudshelf" / "logs"
@@ -34,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--log-dir", type=Path, default=DEFAULT_LOG_DIR, help="where function logs go")
     dev.add_argument("--auto-confirm", action="store_true", help="confirm sign-ups at once (no code)")
     dev.add_argument("--no-seed", action="store_true", help="start with an empty catalog")
+    dev.add_argument(
+        "--postgres", action="store_true", help="phase 1 with a local PostgreSQL too, to rehearse the move to phase 2"
+    )
     seed = commands.add_parser("seed", help="load the demo catalog (and demo admin) into a stack")
     seed.add_argument("--books-table", default=os.environ.get("CLOUDSHELF_BOOKS_TABLE"), help="books table name")
     seed.add_argument(
@@ -50,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     sam.add_argument("--output", type=Path, default=ROOT / "env.local.json")
     api = commands.add_parser("openapi", help="regenerate openapi.json from the route code")
     api.add_argument("--check", action="store_true", help="only check that openapi.json is current (exit 1 if not)")
+    migrate_cli.add_parser(commands)
     return parser
 
 
@@ -62,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return seed(args)
     if args.command == "sam-env":
         return sam_env(args)
+    if args.command == "migrate":
+        return migrate_cli.run(args)
     return openapi(args)
 
 
@@ -158,6 +165,7 @@ def dev(args: argparse.Namespace) -> int:
             log_dir=args.log_dir,
             auto_confirm=args.auto_confirm,
             moto_port=args.moto_port,
+            with_postgres=args.postgres,
         )
     except KeyboardInterrupt:
         print("Interrupted while starting; everything started was stopped.", file=sys.stderr)

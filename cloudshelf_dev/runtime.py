@@ -223,9 +223,25 @@ class FunctionPool:
         env.kill()
         raise InvocationError("the local stack is stopping")
 
+    def redeploy(self, environment: dict[str, str]) -> None:
+        """New settings, as a deploy would bring: idle environments retire now, busy ones after their request."""
+        from dataclasses import replace
+
+        with self._cond:
+            self.config = replace(self.config, environment=environment)
+            retired = list(self._idle)
+            self._idle.clear()
+            for env in retired:
+                self._all.discard(env)
+            self._count -= len(retired)
+            self._cond.notify_all()
+        for env in retired:
+            env.stop()
+
     def _release(self, env: ExecutionEnvironment, healthy: bool) -> None:
         with self._cond:
-            keep = healthy and env.alive() and not self._closed
+            current = env.config is self.config
+            keep = healthy and current and env.alive() and not self._closed
             if keep:
                 self._idle.append(env)
             else:

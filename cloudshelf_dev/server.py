@@ -38,6 +38,14 @@ from cloudshelf_dev.webapp import WebApp
 # Not under "cloudshelf": Powertools filters every record whose logger name contains its service name.
 log = logging.getLogger("devstack")
 API_PREFIX = "/api"
+# What `cloudshelf migrate stage` may change in a running stack (docs/migration.md).
+MIGRATION_SETTINGS = (
+    "CLOUDSHELF_BOOKS_STORE",
+    "CLOUDSHELF_USERS_STORE",
+    "CLOUDSHELF_ORDERS_STORE",
+    "CLOUDSHELF_READ_FALLBACK",
+    "CLOUDSHELF_SHADOW_READ_RATE",
+)
 DEFAULT_MAX_BODY = 65536
 
 
@@ -111,6 +119,7 @@ class Stack:
     _stopped: bool = False
     postgres: LocalPostgres | None = None
     phase: str = "1"
+    settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -121,6 +130,20 @@ class Stack:
     def config(self) -> dict[str, str]:
         """What ``/config.json`` serves."""
         return stack_config(self.url, self.user_pool)
+
+    def redeploy(self, updates: dict[str, str]) -> dict[str, str]:
+        """Change the migration settings of every function, as a redeploy with new parameters would.
+
+        Only the storage-mode settings may change (``MIGRATION_SETTINGS``); an empty value
+        unsets one. Returns the settings now in force.
+        """
+        unknown = sorted(set(updates) - set(MIGRATION_SETTINGS))
+        if unknown:
+            raise ValueError(f"only {', '.join(MIGRATION_SETTINGS)} may change; not {', '.join(unknown)}")
+        self.settings.update(updates)
+        for pool in self.pools.values():
+            pool.redeploy({**pool.config.environment, **self.settings})
+        return dict(self.settings)
 
     def worker_pids(self) -> list[int]:
         """Process ids of every live execution environment."""
@@ -167,6 +190,7 @@ def start_stack(  # noqa: PLR0915 - the start sequence reads best in one place
     auto_confirm: bool = False,
     prewarm: bool = True,
     moto_port: int = 0,
+    with_postgres: bool = False,
 ) -> Stack:
     """Start everything and return the running stack (``stop()`` it, or use it as a context manager)."""
     if phase not in ("1", "2"):
@@ -185,7 +209,7 @@ def start_stack(  # noqa: PLR0915 - the start sequence reads best in one place
     postgres: LocalPostgres | None = None
     overrides: dict[str, str] = {}
     try:
-        if phase == "2":
+        if phase == "2" or with_postgres:  # phase 1 with a database: to rehearse the move to phase 2
             postgres = start_postgres()
             overrides = postgres_environment(postgres)
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -214,7 +238,14 @@ def start_stack(  # noqa: PLR0915 - the start sequence reads best in one place
         app.web = WebApp(
             base_url=url,
             config=lambda base: stack_config(base, user_pool),
-            dev_info={"motoUrl": moto.url, "tables": names, "userPoolId": user_pool.pool_id, "region": cognito.REGION},
+            dev_info={
+                "motoUrl": moto.url,
+                "tables": names,
+                "userPoolId": user_pool.pool_id,
+                "region": cognito.REGION,
+                "phase": phase,
+                "dbDsn": postgres.dsn if postgres else "",
+            },
             gateway=gateway,
             proxy=proxy,
             openapi_document=openapi_document,
@@ -232,6 +263,7 @@ def start_stack(  # noqa: PLR0915 - the start sequence reads best in one place
     stack = Stack(url, moto.url, user_pool, admin, log_dir, names, proxy, pools, report, server, moto, cleanup)
     stack.postgres = postgres
     stack.phase = phase
+    app.web.redeploy = stack.redeploy
     return stack
 
 

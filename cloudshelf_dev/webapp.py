@@ -5,7 +5,8 @@
 - ``/openapi.json`` and ``/docs`` (Swagger UI from the files Powertools ships: no CDN);
 - ``/cognito/``: the same-origin Cognito endpoint (:mod:`cloudshelf_dev.cognito_proxy`);
 - ``/_dev/mailbox``: the e-mails the local user pool "sent" (confirmation codes);
-- ``/_dev/stack.json``: where moto is and what is in it (for ``cloudshelf seed``);
+- ``/_dev/stack.json``: where moto is and what is in it (for ``cloudshelf seed`` and ``cloudshelf migrate``);
+- ``/_dev/settings`` (POST): new migration settings for every function, like a redeploy;
 - ``/``: the storefront from ``frontend/``, or a landing page until it exists.
 """
 
@@ -89,6 +90,7 @@ class WebApp:
         self.proxy = proxy
         self.openapi = openapi_document.encode("utf-8")
         self._covers: dict[str, str] = {}
+        self.redeploy: Callable[[dict[str, str]], dict[str, str]] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         return self.handle(Request(environ))(environ, start_response)
@@ -110,6 +112,7 @@ class WebApp:
             "/docs/": lambda _: Response(DOCS_HTML, content_type="text/html; charset=utf-8"),
             "/_dev/mailbox": lambda r: _json({"messages": self.proxy.mailbox.messages(r.args.get("to"))}),
             "/_dev/stack.json": lambda _: _json(self.dev_info),
+            "/_dev/settings": self.settings,
         }
         if path in exact:
             return exact[path](request)
@@ -118,6 +121,18 @@ class WebApp:
         if path.startswith("/docs/") and path.removeprefix("/docs/") in SWAGGER_ASSETS:
             return self.swagger_asset(path.removeprefix("/docs/"), request)
         return self.storefront(request)
+
+    def settings(self, request: Request) -> Response:
+        """``POST /_dev/settings`` ``{"CLOUDSHELF_BOOKS_STORE": "dual-write"}``: redeploy with new settings."""
+        if request.method != "POST":
+            return Response(status=405, headers={"Allow": "POST"})
+        body = request.get_json(silent=True)
+        if self.redeploy is None or not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+            return _json({"error": {"code": "INVALID_INPUT", "message": "send a JSON object of strings"}}, 400)
+        try:
+            return _json({"settings": self.redeploy(body)})
+        except ValueError as exc:
+            return _json({"error": {"code": "INVALID_INPUT", "message": str(exc)}}, 400)
 
     def config_json(self, request: Request) -> Response:
         response = _json(self.config(self.base_for(request)))

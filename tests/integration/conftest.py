@@ -99,6 +99,8 @@ def dynamodb(phase: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     names = local_table_names("test")
     for logical_id, variable in TABLE_ENV.items():
         monkeypatch.setenv(variable, names[logical_id])
+    for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "CLOUDSHELF_DYNAMODB_ENDPOINT"):
+        monkeypatch.delenv(variable, raising=False)  # moto's in-process mock, not some server
     with mock_aws():
         reset_caches()
         client = boto3.client("dynamodb", region_name="us-east-1")
