@@ -17,7 +17,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Debian packages the tests use: Chromium for the browser tests, PostgreSQL's server binaries for phase 2.
 SYSTEM_STAMP := .cloudshelf/.system-packages
 
-.PHONY: help dev seed test test-fast e2e system-packages lint format validate build openapi events clean
+.PHONY: help dev seed test test-fast e2e system-packages lint format validate build deploy-frontend openapi events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,10 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint
 
 build: $(SAM_VENV)/.installed ## sam build (arm64, python3.13)
 	PATH="$(dir $(PYTHON313)):$$PATH" $(SAM_VENV)/bin/sam build --cached --parallel
+
+STACK ?= cloudshelf-dev
+deploy-frontend: $(VENV)/.installed ## publish frontend/ to a deployed stack: config.json, files, CloudFront invalidation (STACK=cloudshelf-dev)
+	$(PY) scripts/deploy_frontend.py --stack-name $(STACK) $(if $(REGION),--region $(REGION)) $(if $(PROFILE),--profile $(PROFILE)) $(if $(DRY_RUN),--dry-run)
 
 openapi: $(VENV)/.installed ## regenerate openapi.json from the route code
 	$(VENV)/bin/cloudshelf openapi

@@ -45,7 +45,7 @@ import logging
 import os
 import re
 import shutil
-import subprocess
+import subprocess  # nosec B404 - subprocess runs fixed argv lists of our own tools (no shell)
 import sys
 import tempfile
 import time
@@ -392,7 +392,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 def load_template(path: Path | str | None = None) -> dict[str, Any]:
     """Parse template.yaml (CloudFormation short tags become ``{"Ref": ...}``/``{"Fn::...": ...}``)."""
     text = Path(path or ROOT / "template.yaml").read_text(encoding="utf-8")
-    template: dict[str, Any] = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    template: dict[str, Any] = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 # nosec B506 - _CfnLoader subclasses yaml.SafeLoader
     return template
 
 
@@ -485,7 +485,7 @@ def secret_statements(template: dict[str, Any], function: str) -> list[Any]:
 
 
 # --------------------------------------------------------------------------- structure
-def check_structure(template: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - a checklist
+def check_structure(template: dict[str, Any], root: Path = ROOT) -> list[str]:  # noqa: PLR0912, PLR0915 - a checklist
     """Return every way template.yaml departs from the contract above (empty when it fits)."""
     out: list[str] = []
     res = template.get("Resources", {})
@@ -631,6 +631,7 @@ def check_structure(template: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PL
     out.extend(check_migration_parameters(template))
     out.extend(check_gradual_deployment(template))
     out.extend(check_phase2(template))
+    out.extend(check_storefront(template, root))
     return out
 
 
@@ -1481,6 +1482,425 @@ def _fmt(perms: dict[str, set[str]]) -> str:
     return "{" + ", ".join(f"{t}: {sorted(a)}" for t, a in sorted(perms.items())) + "}"
 
 
+# --------------------------------------------------------------------------- storefront
+# S3 + CloudFront (docs/template.md#storefront): unconditional, in both phases.
+FRONTEND = "frontend"
+STOREFRONT_BUCKET = "StorefrontBucket"
+STOREFRONT_DISTRIBUTION = "StorefrontDistribution"
+STOREFRONT_HEADERS_POLICY = "StorefrontSecurityHeadersPolicy"
+STOREFRONT_RESOURCES = {
+    STOREFRONT_BUCKET: "AWS::S3::Bucket",
+    "StorefrontBucketPolicy": "AWS::S3::BucketPolicy",
+    "StorefrontOriginAccessControl": "AWS::CloudFront::OriginAccessControl",
+    "StorefrontAssetsCachePolicy": "AWS::CloudFront::CachePolicy",
+    STOREFRONT_HEADERS_POLICY: "AWS::CloudFront::ResponseHeadersPolicy",
+    "StorefrontRewriteFunction": "AWS::CloudFront::Function",
+    "StorefrontApiPrefixFunction": "AWS::CloudFront::Function",
+    STOREFRONT_DISTRIBUTION: "AWS::CloudFront::Distribution",
+}
+# What scripts/deploy_frontend.py reads from the stack (config.json, bucket, invalidation).
+STOREFRONT_OUTPUTS = {
+    "StorefrontUrl",
+    "StorefrontBucketName",
+    "DistributionId",
+    "Region",
+    "UserPoolId",
+    "UserPoolClientId",
+    "CognitoEndpoint",
+}
+# AWS managed CloudFront policies.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # Managed-AllViewerExceptHostHeader
+ALL_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+API_DOMAIN = "${CloudShelfApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+COGNITO_ORIGIN = "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}"
+# Paths that must always come fresh from S3: the shell, its config, and the SPA fallback.
+UNCACHED_PATHS = ("/", "/index.html", "/config.json", "/book/42", "/account/")
+HSTS_MIN_SECONDS = 31536000
+# What the two CloudFront Functions must do to a request's URI (run with node when present).
+REWRITES: dict[str, dict[str, str]] = {
+    "StorefrontRewriteFunction": {
+        "/": "/index.html",
+        "/index.html": "/index.html",
+        "/config.json": "/config.json",
+        "/js/app.js": "/js/app.js",
+        "/img/logo.svg": "/img/logo.svg",
+        "/book/42": "/index.html",
+        "/account/": "/index.html",
+        "/.well-known/security": "/index.html",
+    },
+    "StorefrontApiPrefixFunction": {
+        "/api/books": "/books",
+        "/api/books/b-1": "/books/b-1",
+        "/api/cart/items/b-1": "/cart/items/b-1",
+        "/api/users/me": "/users/me",
+        "/api/": "/",
+    },
+}
+
+
+def meta_csp(root: Path = ROOT) -> str:
+    """The Content-Security-Policy of frontend/index.html's <meta http-equiv> tag."""
+    html = (root / FRONTEND / "index.html").read_text(encoding="utf-8")
+    found = re.search(r'<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]+)"', html)
+    if not found:
+        raise ValueError('frontend/index.html has no <meta http-equiv="Content-Security-Policy">')
+    return found.group(1)
+
+
+def parse_csp(policy: str) -> dict[str, list[str]]:
+    """``"default-src 'self'; img-src 'self' https:"`` -> ``{"default-src": ["'self'"], ...}``."""
+    directives: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0].lower()] = words[1:]
+    return directives
+
+
+def expected_header_csp(meta: str) -> dict[str, list[str]]:
+    """The page's own policy, connect-src narrowed to this origin and Cognito, no framing."""
+    directives = parse_csp(meta)
+    directives["connect-src"] = ["'self'", COGNITO_ORIGIN]
+    directives["frame-ancestors"] = ["'none'"]
+    return directives
+
+
+def _sub_text(value: Any) -> str | None:
+    """The text of a plain string or of a one-argument ``Fn::Sub``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return str(value["Fn::Sub"])
+    return None
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """CloudFront path-pattern matching: ``*`` any characters, ``?`` one, case-sensitive."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, path) is not None
+
+
+def behaviour_for(config: dict[str, Any], path: str) -> dict[str, Any]:
+    """The cache behaviour CloudFront picks for ``path``: the first matching pattern, else the default."""
+    for behaviour in config.get("CacheBehaviors") or []:
+        if path_matches(str(behaviour.get("PathPattern", "")), path):
+            return dict(behaviour)
+    return dict(config.get("DefaultCacheBehavior") or {})
+
+
+def frontend_paths(root: Path = ROOT) -> list[str]:
+    """The URL path of every file the deploy uploads from frontend/."""
+    base = root / FRONTEND
+    return sorted(
+        "/" + p.relative_to(base).as_posix()
+        for p in base.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(base).parts)
+    )
+
+
+def check_storefront(template: dict[str, Any], root: Path = ROOT) -> list[str]:
+    """Return every way the S3 + CloudFront storefront departs from docs/template.md#storefront."""
+    res = template.get("Resources", {})
+    out: list[str] = []
+    for name, type_ in STOREFRONT_RESOURCES.items():
+        if res.get(name, {}).get("Type") != type_:
+            out.append(f"{name} must be an {type_}")
+        elif "Condition" in res[name]:
+            out.append(f"{name} must exist in both phases (no Condition)")
+    if out:
+        return out
+    out.extend(_check_storefront_bucket(res))
+    config = _props(res, STOREFRONT_DISTRIBUTION).get("DistributionConfig") or {}
+    out.extend(_check_distribution(config))
+    out.extend(_check_routing(res, config, root))
+    out.extend(_check_security_headers(template, root))
+    out.extend(_check_cloudfront_functions(res))
+    missing = STOREFRONT_OUTPUTS - set(template.get("Outputs", {}))
+    if missing:
+        out.append(f"storefront outputs missing (scripts/deploy_frontend.py reads them): {sorted(missing)}")
+    params = template.get("Parameters", {})
+    price = params.get("PriceClass", {})
+    if price.get("AllowedValues") != ["PriceClass_100", "PriceClass_200", "PriceClass_All"]:
+        out.append("parameter PriceClass must allow PriceClass_100, PriceClass_200, PriceClass_All")
+    return out
+
+
+def _check_storefront_bucket(res: dict[str, Any]) -> list[str]:
+    out = []
+    bucket = _props(res, STOREFRONT_BUCKET)
+    block = bucket.get("PublicAccessBlockConfiguration") or {}
+    flags = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    if any(block.get(flag) is not True for flag in flags):
+        out.append(f"{STOREFRONT_BUCKET} must block all public access ({', '.join(flags)})")
+    rules = (bucket.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or [{}]
+    algorithm = (rules[0].get("ServerSideEncryptionByDefault") or {}).get("SSEAlgorithm")
+    if algorithm not in ("AES256", "aws:kms", "aws:kms:dsse"):
+        out.append(f"{STOREFRONT_BUCKET} must be encrypted by default (SSE-S3 or SSE-KMS)")
+    ownership = [r.get("ObjectOwnership") for r in (bucket.get("OwnershipControls") or {}).get("Rules", [])]
+    if ownership != ["BucketOwnerEnforced"]:
+        out.append(f"{STOREFRONT_BUCKET} must disable ACLs (OwnershipControls BucketOwnerEnforced)")
+    if (bucket.get("VersioningConfiguration") or {}).get("Status") != "Enabled":
+        out.append(f"{STOREFRONT_BUCKET} must be versioned")
+    if "WebsiteConfiguration" in bucket or "AccessControl" in bucket:
+        out.append(f"{STOREFRONT_BUCKET} must not be a public website (no WebsiteConfiguration, no ACL)")
+
+    policy = _props(res, "StorefrontBucketPolicy")
+    if policy.get("Bucket") != {"Ref": STOREFRONT_BUCKET}:
+        out.append(f"StorefrontBucketPolicy must apply to !Ref {STOREFRONT_BUCKET}")
+    statements = (policy.get("PolicyDocument") or {}).get("Statement") or []
+    tls = [
+        s
+        for s in statements
+        if s.get("Effect") == "Deny"
+        and s.get("Principal") == "*"
+        and (s.get("Condition") or {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+        and {json.dumps(r, sort_keys=True) for r in _as_list(s.get("Resource"))}
+        >= {
+            json.dumps({"Fn::GetAtt": [STOREFRONT_BUCKET, "Arn"]}, sort_keys=True),
+            json.dumps({"Fn::Sub": f"${{{STOREFRONT_BUCKET}.Arn}}/*"}, sort_keys=True),
+        }
+    ]
+    if not tls:
+        out.append("StorefrontBucketPolicy must deny requests without TLS (aws:SecureTransport false) everywhere")
+    for stmt in statements:
+        if stmt.get("Effect") != "Allow":
+            continue
+        source = ((stmt.get("Condition") or {}).get("StringEquals") or {}).get("AWS:SourceArn")
+        actions = set(_as_list(stmt.get("Action")))
+        if (
+            stmt.get("Principal") != {"Service": "cloudfront.amazonaws.com"}
+            or f":distribution/${{{STOREFRONT_DISTRIBUTION}}}" not in (_sub_text(source) or "")
+            or not actions <= {"s3:GetObject", "s3:ListBucket"}
+        ):
+            out.append(
+                f"StorefrontBucketPolicy may allow only CloudFront, for {STOREFRONT_DISTRIBUTION} "
+                f"(AWS:SourceArn), to read: {stmt.get('Sid')!r}"
+            )
+    oac = _props(res, "StorefrontOriginAccessControl").get("OriginAccessControlConfig") or {}
+    if (oac.get("OriginAccessControlOriginType"), oac.get("SigningBehavior"), oac.get("SigningProtocol")) != (
+        "s3",
+        "always",
+        "sigv4",
+    ):
+        out.append("StorefrontOriginAccessControl must sign every request to S3 (s3, always, sigv4)")
+    return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _check_distribution(config: dict[str, Any]) -> list[str]:
+    out = []
+    name = STOREFRONT_DISTRIBUTION
+    for key, want in (
+        ("Enabled", True),
+        ("DefaultRootObject", "index.html"),
+        ("HttpVersion", "http2and3"),
+        ("PriceClass", {"Ref": "PriceClass"}),
+    ):
+        if config.get(key) != want:
+            out.append(f"{name}.{key} must be {want!r}")
+    if config.get("CustomErrorResponses"):
+        out.append(
+            f"{name} must have no CustomErrorResponses: they apply to /api/* too and would turn the "
+            "API's 403/404 into index.html (the SPA fallback is StorefrontRewriteFunction)"
+        )
+    out.extend(_check_origins(config))
+    origins = {o.get("Id"): o for o in config.get("Origins") or []}
+    behaviours = [config.get("DefaultCacheBehavior") or {}, *(config.get("CacheBehaviors") or [])]
+    for behaviour in behaviours:
+        where = behaviour.get("PathPattern", "default behaviour")
+        if behaviour.get("ViewerProtocolPolicy") not in ("redirect-to-https", "https-only"):
+            out.append(f"{name} {where}: ViewerProtocolPolicy must be redirect-to-https or https-only")
+        if behaviour.get("ResponseHeadersPolicyId") != {"Ref": STOREFRONT_HEADERS_POLICY}:
+            out.append(f"{name} {where}: must answer with {STOREFRONT_HEADERS_POLICY}")
+        if "ForwardedValues" in behaviour or "CachePolicyId" not in behaviour:
+            out.append(f"{name} {where}: must use a cache policy (no legacy ForwardedValues)")
+        if behaviour.get("TargetOriginId") not in origins:
+            out.append(f"{name} {where}: unknown origin {behaviour.get('TargetOriginId')!r}")
+    certificate = config.get("ViewerCertificate") or {}
+    branches = certificate.get("Fn::If", [None, certificate, certificate])[1:]
+    custom_certs = [b for b in branches if isinstance(b, dict) and "AcmCertificateArn" in b]
+    tls12 = {"MinimumProtocolVersion": "TLSv1.2_2021", "SslSupportMethod": "sni-only"}
+    if any({k: b.get(k) for k in tls12} != tls12 for b in custom_certs):
+        out.append(f"{name}: an own domain's certificate must have MinimumProtocolVersion TLSv1.2_2021, sni-only")
+    return out
+
+
+def _check_origins(config: dict[str, Any]) -> list[str]:
+    out = []
+    name = STOREFRONT_DISTRIBUTION
+    origins = {o.get("Id"): o for o in config.get("Origins") or []}
+    s3_origins = [o for o in origins.values() if "S3OriginConfig" in o]
+    if len(s3_origins) != 1:
+        out.append(f"{name} must have exactly one S3 origin")
+    for origin in s3_origins:
+        if origin.get("DomainName") != {"Fn::GetAtt": [STOREFRONT_BUCKET, "RegionalDomainName"]}:
+            out.append(f"{name}: the S3 origin must be {STOREFRONT_BUCKET}'s regional domain name")
+        if origin.get("OriginAccessControlId") != {"Fn::GetAtt": ["StorefrontOriginAccessControl", "Id"]}:
+            out.append(f"{name}: the S3 origin must use StorefrontOriginAccessControl")
+        if (origin.get("S3OriginConfig") or {}).get("OriginAccessIdentity") != "":
+            out.append(f"{name}: the S3 origin must not use a legacy origin access identity")
+    api = [o for o in origins.values() if _sub_text(o.get("DomainName")) == API_DOMAIN]
+    if len(api) != 1:
+        out.append(f"{name} must have one origin for the API ({API_DOMAIN})")
+    for origin in api:
+        custom = origin.get("CustomOriginConfig") or {}
+        if _sub_text(origin.get("OriginPath")) != "/${Stage}":
+            out.append(f"{name}: the API origin's OriginPath must be /${{Stage}}")
+        if custom.get("OriginProtocolPolicy") != "https-only" or custom.get("OriginSSLProtocols") != ["TLSv1.2"]:
+            out.append(f"{name}: the API origin must be reached over HTTPS only (TLSv1.2)")
+    return out
+
+
+def _check_routing(res: dict[str, Any], config: dict[str, Any], root: Path) -> list[str]:
+    """Which behaviour serves which path: the shell fresh, the files from S3, /api/* to the API."""
+    out = []
+    origins = {o.get("Id"): o for o in config.get("Origins") or []}
+
+    def origin_of(behaviour: dict[str, Any]) -> str:
+        origin = origins.get(behaviour.get("TargetOriginId"), {})
+        if "S3OriginConfig" in origin:
+            return "s3"
+        return "api" if _sub_text(origin.get("DomainName")) == API_DOMAIN else "?"
+
+    for path in UNCACHED_PATHS:
+        behaviour = behaviour_for(config, path)
+        if origin_of(behaviour) != "s3" or behaviour.get("CachePolicyId") != CACHING_DISABLED:
+            out.append(f"{path} must come from S3 with caching disabled (CachePolicyId {CACHING_DISABLED})")
+    files = frontend_paths(root)
+    not_s3 = [p for p in files if origin_of(behaviour_for(config, p)) != "s3"]
+    if not_s3:
+        out.append(f"files of frontend/ that the distribution would not serve from S3: {not_s3}")
+
+    default = config.get("DefaultCacheBehavior") or {}
+    if _function_of(default) != "StorefrontRewriteFunction":
+        out.append("the default behaviour must run StorefrontRewriteFunction on viewer requests (the SPA fallback)")
+    api = behaviour_for(config, "/api/books")
+    if origin_of(api) != "api" or api.get("PathPattern") != "/api/*":
+        out.append("/api/* must go to the API origin")
+    else:
+        if api.get("CachePolicyId") != CACHING_DISABLED:
+            out.append(f"/api/* must not be cached (CachePolicyId {CACHING_DISABLED})")
+        if api.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST:
+            out.append(
+                f"/api/* must forward the viewer's headers but Host, Authorization included "
+                f"(OriginRequestPolicyId {ALL_VIEWER_EXCEPT_HOST})"
+            )
+        if set(api.get("AllowedMethods") or []) != ALL_METHODS:
+            out.append(f"/api/* must allow every method {sorted(ALL_METHODS)}")
+        if _function_of(api) != "StorefrontApiPrefixFunction":
+            out.append("/api/* must run StorefrontApiPrefixFunction on viewer requests (drop the /api prefix)")
+    policy = _props(res, "StorefrontAssetsCachePolicy").get("CachePolicyConfig") or {}
+    key = policy.get("ParametersInCacheKeyAndForwardedToOrigin") or {}
+    if policy.get("MinTTL") != 0:
+        out.append("StorefrontAssetsCachePolicy.MinTTL must be 0 (the files' own Cache-Control is honoured)")
+    if (
+        (key.get("HeadersConfig") or {}).get("HeaderBehavior") != "none"
+        or (key.get("CookiesConfig") or {}).get("CookieBehavior") != "none"
+        or (key.get("QueryStringsConfig") or {}).get("QueryStringBehavior") != "none"
+    ):
+        out.append("StorefrontAssetsCachePolicy must key on the path only (no headers, cookies, query strings)")
+    return out
+
+
+def _function_of(behaviour: dict[str, Any]) -> str | None:
+    associations = behaviour.get("FunctionAssociations") or []
+    for association in associations:
+        arn = association.get("FunctionARN") or {}
+        if association.get("EventType") == "viewer-request" and "Fn::GetAtt" in arn:
+            return str(arn["Fn::GetAtt"][0])
+    return None
+
+
+def _check_security_headers(template: dict[str, Any], root: Path) -> list[str]:
+    out = []
+    config = _props(template["Resources"], STOREFRONT_HEADERS_POLICY).get("ResponseHeadersPolicyConfig") or {}
+    security = config.get("SecurityHeadersConfig") or {}
+    csp = security.get("ContentSecurityPolicy") or {}
+    header = _sub_text(csp.get("ContentSecurityPolicy"))
+    try:
+        want = expected_header_csp(meta_csp(root))
+    except (OSError, ValueError) as exc:
+        return [f"{STOREFRONT_HEADERS_POLICY}: {exc}"]
+    if header is None or parse_csp(header) != want or csp.get("Override") is not True:
+        out.append(
+            f"{STOREFRONT_HEADERS_POLICY}: the Content-Security-Policy must be frontend/index.html's "
+            f"with connect-src 'self' {COGNITO_ORIGIN} and frame-ancestors 'none' (Override: true); "
+            f"expected {'; '.join(' '.join([k, *v]) for k, v in want.items())}"
+        )
+    cognito = _sub_text(template.get("Outputs", {}).get("CognitoEndpoint", {}).get("Value"))
+    if cognito is None or cognito.rstrip("/") != COGNITO_ORIGIN:
+        out.append(f"the CSP's Cognito origin {COGNITO_ORIGIN} must be the CognitoEndpoint output's")
+    hsts = security.get("StrictTransportSecurity") or {}
+    if int(hsts.get("AccessControlMaxAgeSec", 0)) < HSTS_MIN_SECONDS or hsts.get("IncludeSubdomains") is not True:
+        out.append(f"{STOREFRONT_HEADERS_POLICY}: HSTS must last at least a year and include subdomains")
+    if (security.get("FrameOptions") or {}).get("FrameOption") != "DENY":
+        out.append(f"{STOREFRONT_HEADERS_POLICY}: X-Frame-Options must be DENY")
+    for header_name in ("ContentTypeOptions", "ReferrerPolicy", "StrictTransportSecurity", "FrameOptions"):
+        if (security.get(header_name) or {}).get("Override") is not True:
+            out.append(f"{STOREFRONT_HEADERS_POLICY}: {header_name} missing or not overriding the origin's")
+    custom = {h.get("Header"): h for h in (config.get("CustomHeadersConfig") or {}).get("Items", [])}
+    if "Permissions-Policy" not in custom:
+        out.append(f"{STOREFRONT_HEADERS_POLICY}: a Permissions-Policy header is missing")
+    return out
+
+
+def _check_cloudfront_functions(res: dict[str, Any]) -> list[str]:
+    out = []
+    node = shutil.which("node")
+    for name, cases in REWRITES.items():
+        props = _props(res, name)
+        runtime = (props.get("FunctionConfig") or {}).get("Runtime")
+        if runtime != "cloudfront-js-2.0" or props.get("AutoPublish") is not True:
+            out.append(f"{name} must run on cloudfront-js-2.0 and be published (AutoPublish: true)")
+        code = props.get("FunctionCode")
+        if not isinstance(code, str):
+            out.append(f"{name}.FunctionCode must be inline JavaScript")
+            continue
+        if node is None:  # the logic is then left to the tests' own run (they need node too)
+            continue
+        try:
+            got = _run_cached(code, tuple(cases), node)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            out.append(f"{name}: the function does not run: {exc}")
+            continue
+        wrong = {uri: got.get(uri) for uri, want in cases.items() if got.get(uri) != want}
+        if wrong:
+            expected = {uri: cases[uri] for uri in wrong}
+            out.append(f"{name} rewrites {wrong}, expected {expected}")
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _run_cached(code: str, uris: tuple[str, ...], node: str) -> dict[str, str]:
+    return run_cloudfront_function(code, list(uris), node)
+
+
+def run_cloudfront_function(code: str, uris: list[str], node: str = "node") -> dict[str, str]:
+    """Run a viewer-request CloudFront Function under node for each URI: ``{uri: request.uri after}``."""
+    harness = (
+        code
+        + "\nconst out = {};"
+        + "\nfor (const uri of JSON.parse(process.argv[1])) {"
+        + "\n  const r = handler({version: '1.0', context: {eventType: 'viewer-request'},"
+        + "\n    viewer: {ip: '192.0.2.1'}, request: {method: 'GET', uri: uri, querystring: {q: {value: 'x'}},"
+        + "\n    headers: {host: {value: 'd111111abcdef8.cloudfront.net'}}, cookies: {}}});"
+        + "\n  out[uri] = r.uri;"
+        + "\n}"
+        + "\nprocess.stdout.write(JSON.stringify(out));"
+    )
+    proc = subprocess.run(  # noqa: S603 # nosec B603 - fixed argv of our own interpreter/tools, no shell, no user input
+        [node, "-e", harness, json.dumps(uris)], capture_output=True, text=True, timeout=30, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError((proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1])
+    result: dict[str, str] = json.loads(proc.stdout)
+    return result
+
+
 # --------------------------------------------------------------------------- translated
 def _expand_conditional(statements: list[Any]) -> Iterator[dict[str, Any]]:
     """Statements with ``Fn::If`` replaced by the branches that are not ``AWS::NoValue``."""
@@ -1707,7 +2127,7 @@ class Env:
         return env
 
     def run(self, args: list[str], timeout: int = 300) -> tuple[int, str]:
-        proc = subprocess.run(  # noqa: S603 - fixed tools from our own venv
+        proc = subprocess.run(  # noqa: S603 # nosec B603 - fixed argv of our own interpreter/tools, no shell, no user input
             args,
             cwd=self.root,
             env=self.environ(),
@@ -1832,8 +2252,8 @@ def checks(env: Env, build: bool, build_only: bool = False) -> list[tuple[str, C
         return [("sam build --cached --parallel", lambda: check_build(env))]
     steps: list[tuple[str, Callable[[], list[str]]]] = [
         (
-            "structure (routes, auth, IAM, tables, globals, phase 2)",
-            lambda: check_structure(load_template(env.template)),
+            "structure (routes, auth, IAM, tables, globals, phase 2, storefront)",
+            lambda: check_structure(load_template(env.template), env.root),
         ),
         ("sam validate --lint", lambda: check_sam_validate_lint(env)),
         ("sam validate --region us-east-1", lambda: check_sam_validate(env)),
@@ -1878,7 +2298,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.translate_only:
         if importlib.util.find_spec("samtranslator") is None:  # not in this venv: use the SAM one's Python
             sam_python = args.sam_venv / "bin" / "python"
-            return subprocess.call([str(sam_python), str(Path(__file__).resolve()), *sys.argv[1:]])  # noqa: S603
+            return subprocess.call([str(sam_python), str(Path(__file__).resolve()), *sys.argv[1:]])  # noqa: S603 # nosec B603 - fixed argv of our own interpreter/tools, no shell, no user input
         params = dict(p.split("=", 1) for p in args.parameter)
         args.translate_only.write_text(
             json.dumps(translate(root / "template.yaml", params), indent=1), encoding="utf-8"

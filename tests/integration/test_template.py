@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -1008,6 +1009,340 @@ def test_the_move_and_deployment_checklist_catches_departures(
     assert any(expected in finding for finding in findings), findings
 
 
+# ------------------------------------------------------------------ storefront (S3 + CloudFront)
+STOREFRONT = {
+    "StorefrontBucket",
+    "StorefrontBucketPolicy",
+    "StorefrontOriginAccessControl",
+    "StorefrontAssetsCachePolicy",
+    "StorefrontSecurityHeadersPolicy",
+    "StorefrontRewriteFunction",
+    "StorefrontApiPrefixFunction",
+    "StorefrontDistribution",
+}
+NODE = shutil.which("node")
+
+
+def _distribution(template: dict[str, Any]) -> dict[str, Any]:
+    config: dict[str, Any] = template["Resources"]["StorefrontDistribution"]["Properties"]["DistributionConfig"]
+    return config
+
+
+def _behaviour(template: dict[str, Any], pattern: str) -> dict[str, Any]:
+    config = _distribution(template)
+    if pattern == "default":
+        return config["DefaultCacheBehavior"]  # type: ignore[no-any-return]
+    return next(b for b in config["CacheBehaviors"] if b["PathPattern"] == pattern)  # type: ignore[no-any-return]
+
+
+def _headers(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]["StorefrontSecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]  # type: ignore[no-any-return]
+
+
+def test_the_storefront_exists_in_both_phases(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+
+    assert set(resources) >= STOREFRONT
+    assert all("Condition" not in resources[name] for name in STOREFRONT)
+    assert checker.check_storefront(template) == []
+
+
+def test_the_bucket_is_private_encrypted_and_read_only_by_the_distribution(template: dict[str, Any]) -> None:
+    bucket = template["Resources"]["StorefrontBucket"]["Properties"]
+    statements = template["Resources"]["StorefrontBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    # TLS only, for everyone
+    deny = next(s for s in statements if s["Effect"] == "Deny")
+    assert (deny["Principal"], deny["Action"]) == ("*", "s3:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # reads only by CloudFront on behalf of this one distribution
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert {s["Action"] for s in allows} == {"s3:GetObject", "s3:ListBucket"}
+    for statement in allows:
+        assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        assert statement["Condition"]["StringEquals"]["AWS:SourceArn"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${StorefrontDistribution}"
+        }
+    oac = template["Resources"]["StorefrontOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["SigningBehavior"], oac["SigningProtocol"], oac["OriginAccessControlOriginType"]) == (
+        "always",
+        "sigv4",
+        "s3",
+    )
+
+
+def test_every_path_is_served_over_https_with_the_security_headers(template: dict[str, Any]) -> None:
+    config = _distribution(template)
+    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+
+    assert (config["HttpVersion"], config["DefaultRootObject"]) == ("http2and3", "index.html")
+    assert "CustomErrorResponses" not in config  # they would hide the API's own 403/404
+    for behaviour in behaviours:
+        assert behaviour["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "StorefrontSecurityHeadersPolicy"}
+    assert config["ViewerCertificate"]["Fn::If"][2] == {"CloudFrontDefaultCertificate": True}
+    assert config["ViewerCertificate"]["Fn::If"][1]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+
+
+@pytest.mark.parametrize("path", ["/", "/index.html", "/config.json", "/book/42"])
+def test_the_page_and_its_config_are_never_cached_at_the_edge(template: dict[str, Any], path: str) -> None:
+    behaviour = checker.behaviour_for(_distribution(template), path)
+
+    assert behaviour["TargetOriginId"] == "storefront-bucket"
+    assert behaviour["CachePolicyId"] == checker.CACHING_DISABLED
+
+
+@pytest.mark.parametrize("path", ["/js/app.js", "/js/views/home.js", "/css/styles.css", "/img/logo.svg"])
+def test_the_files_are_cached_until_the_deploy_invalidates_them(template: dict[str, Any], path: str) -> None:
+    behaviour = checker.behaviour_for(_distribution(template), path)
+    policy = template["Resources"]["StorefrontAssetsCachePolicy"]["Properties"]["CachePolicyConfig"]
+
+    assert behaviour["TargetOriginId"] == "storefront-bucket"
+    assert behaviour["CachePolicyId"] == {"Ref": "StorefrontAssetsCachePolicy"}
+    assert (policy["MinTTL"], policy["DefaultTTL"], policy["MaxTTL"]) == (0, 86400, 31536000)
+
+
+def test_the_api_is_on_the_storefronts_origin_under_api(template: dict[str, Any]) -> None:
+    config = _distribution(template)
+    api = checker.behaviour_for(config, "/api/orders")
+    origin = next(o for o in config["Origins"] if o["Id"] == api["TargetOriginId"])
+
+    assert api["PathPattern"] == "/api/*"
+    assert origin["DomainName"] == {"Fn::Sub": "${CloudShelfApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    assert origin["OriginPath"] == {"Fn::Sub": "/${Stage}"}
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    # never cached; every header but Host (Authorization too: allowed when caching is disabled)
+    assert api["CachePolicyId"] == checker.CACHING_DISABLED
+    assert api["OriginRequestPolicyId"] == checker.ALL_VIEWER_EXCEPT_HOST
+    assert set(api["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    assert api["FunctionAssociations"] == [
+        {
+            "EventType": "viewer-request",
+            "FunctionARN": {"Fn::GetAtt": ["StorefrontApiPrefixFunction", "FunctionMetadata.FunctionARN"]},
+        }
+    ]
+
+
+def test_every_file_of_the_storefront_comes_from_the_bucket(template: dict[str, Any]) -> None:
+    config = _distribution(template)
+
+    paths = checker.frontend_paths(ROOT)
+
+    assert "/index.html" in paths
+    assert all(checker.behaviour_for(config, p)["TargetOriginId"] == "storefront-bucket" for p in paths)
+
+
+def test_the_csp_header_is_the_pages_own_policy_without_framing(template: dict[str, Any]) -> None:
+    security = _headers(template)["SecurityHeadersConfig"]
+    header = checker.parse_csp(security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"])
+    meta = checker.parse_csp(checker.meta_csp(ROOT))
+
+    # the page's policy, directive for directive, except where the header can say more
+    assert {k: v for k, v in header.items() if k not in ("connect-src", "frame-ancestors")} == {
+        k: v for k, v in meta.items() if k != "connect-src"
+    }
+    assert header["connect-src"] == ["'self'", "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}"]
+    assert header["frame-ancestors"] == ["'none'"]
+    assert "'unsafe-inline'" not in json.dumps(header)
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert security["StrictTransportSecurity"]["IncludeSubdomains"] is True
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["ContentTypeOptions"]["Override"] is True
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+    custom = {h["Header"]: h["Value"] for h in _headers(template)["CustomHeadersConfig"]["Items"]}
+    assert "camera=()" in custom["Permissions-Policy"]
+
+
+@pytest.mark.skipif(NODE is None, reason="node runs the CloudFront Functions")
+@pytest.mark.parametrize(
+    ("function", "uri", "expected"),
+    [
+        ("StorefrontApiPrefixFunction", "/api/books", "/books"),
+        ("StorefrontApiPrefixFunction", "/api/books/9780000000001", "/books/9780000000001"),
+        ("StorefrontApiPrefixFunction", "/api/cart/items/b-1", "/cart/items/b-1"),
+        ("StorefrontApiPrefixFunction", "/api/orders", "/orders"),
+        ("StorefrontApiPrefixFunction", "/api/api/x", "/api/x"),
+        ("StorefrontRewriteFunction", "/", "/index.html"),
+        ("StorefrontRewriteFunction", "/book/42", "/index.html"),
+        ("StorefrontRewriteFunction", "/orders/", "/index.html"),
+        ("StorefrontRewriteFunction", "/index.html", "/index.html"),
+        ("StorefrontRewriteFunction", "/config.json", "/config.json"),
+        ("StorefrontRewriteFunction", "/js/views/book.js", "/js/views/book.js"),
+        ("StorefrontRewriteFunction", "/missing.png", "/missing.png"),
+    ],
+)
+def test_the_cloudfront_functions_rewrite_the_path(
+    template: dict[str, Any], function: str, uri: str, expected: str
+) -> None:
+    code = template["Resources"][function]["Properties"]["FunctionCode"]
+
+    assert checker.run_cloudfront_function(code, [uri], NODE) == {uri: expected}
+
+
+def test_an_own_domain_needs_a_certificate_and_vice_versa(template: dict[str, Any]) -> None:
+    cert = "arn:aws:acm:us-east-1:123456789012:certificate/0d4c4f2e-1234-4abc-9def-0123456789ab"
+    domain = "shop.example.com"
+
+    assert checker.rule_violations(template, {}) == []
+    assert checker.rule_violations(template, {"StorefrontDomainName": domain, "StorefrontCertificateArn": cert}) == []
+    assert checker.rule_violations(template, {"StorefrontDomainName": domain}) == [
+        "StorefrontDomainNeedsCertificate: StorefrontDomainName needs StorefrontCertificateArn "
+        "(an ACM certificate in us-east-1 for it)"
+    ]
+    assert checker.rule_violations(template, {"StorefrontCertificateArn": cert}) == [
+        "StorefrontCertificateNeedsDomain: StorefrontCertificateArn is used only with StorefrontDomainName"
+    ]
+    params = template["Parameters"]
+    assert re.fullmatch(params["StorefrontDomainName"]["AllowedPattern"], domain)
+    assert re.fullmatch(params["StorefrontCertificateArn"]["AllowedPattern"], cert)
+    elsewhere = cert.replace("us-east-1", "eu-west-1")  # CloudFront takes certificates from us-east-1 only
+    assert not re.fullmatch(params["StorefrontCertificateArn"]["AllowedPattern"], elsewhere)
+
+
+def _meta_csp_changed(tmp_path: Path) -> Path:
+    """A copy of the repo's frontend/ whose page allows inline scripts."""
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "frontend", root / "frontend")
+    page = root / "frontend" / "index.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("script-src 'self'", "script-src 'self' 'unsafe-inline'"))
+    return root
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        pytest.param(
+            lambda t: _distribution(t).update(
+                CustomErrorResponses=[{"ErrorCode": 404, "ResponseCode": 200, "ResponsePagePath": "/index.html"}]
+            ),
+            "must have no CustomErrorResponses",
+            id="custom-error-responses",
+        ),
+        pytest.param(
+            lambda t: _behaviour(t, "default").update(CachePolicyId="658327ea-f89d-4fab-a63d-7e88639e58f6"),
+            "/index.html must come from S3 with caching disabled",
+            id="cached-shell",
+        ),
+        pytest.param(
+            lambda t: _distribution(t)["CacheBehaviors"].insert(
+                0, {**_behaviour(t, "/js/*"), "PathPattern": "/config.json"}
+            ),
+            "/config.json must come from S3 with caching disabled",
+            id="cached-config",
+        ),
+        pytest.param(
+            lambda t: _behaviour(t, "/api/*").update(CachePolicyId={"Ref": "StorefrontAssetsCachePolicy"}),
+            "/api/* must not be cached",
+            id="cached-api",
+        ),
+        pytest.param(
+            lambda t: _behaviour(t, "/api/*").pop("FunctionAssociations"),
+            "must run StorefrontApiPrefixFunction",
+            id="api-prefix-kept",
+        ),
+        pytest.param(
+            lambda t: _behaviour(t, "/api/*").update(OriginRequestPolicyId="216adef6-5c7f-47e4-b989-5492eafa07d3"),
+            "Authorization included",
+            id="host-header-forwarded",
+        ),
+        pytest.param(
+            lambda t: _behaviour(t, "/css/*").update(ViewerProtocolPolicy="allow-all"),
+            "/css/*: ViewerProtocolPolicy must be redirect-to-https or https-only",
+            id="plain-http",
+        ),
+        pytest.param(
+            lambda t: _behaviour(t, "/img/*").pop("ResponseHeadersPolicyId"),
+            "/img/*: must answer with StorefrontSecurityHeadersPolicy",
+            id="no-security-headers",
+        ),
+        pytest.param(
+            lambda t: t["Resources"]["StorefrontBucket"]["Properties"]["PublicAccessBlockConfiguration"].update(
+                BlockPublicPolicy=False
+            ),
+            "must block all public access",
+            id="public-bucket",
+        ),
+        pytest.param(
+            lambda t: t["Resources"]["StorefrontBucket"]["Properties"].pop("BucketEncryption"),
+            "must be encrypted by default",
+            id="unencrypted-bucket",
+        ),
+        pytest.param(
+            lambda t: t["Resources"]["StorefrontBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"].append(
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::x/*"}
+            ),
+            "may allow only CloudFront",
+            id="world-readable",
+        ),
+        pytest.param(
+            lambda t: t["Resources"]["StorefrontBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"].pop(0),
+            "must deny requests without TLS",
+            id="no-tls-only",
+        ),
+        pytest.param(
+            lambda t: _distribution(t)["Origins"][0].pop("OriginAccessControlId"),
+            "must use StorefrontOriginAccessControl",
+            id="no-oac",
+        ),
+        pytest.param(
+            lambda t: _headers(t)["SecurityHeadersConfig"]["ContentSecurityPolicy"].update(
+                ContentSecurityPolicy={"Fn::Sub": "default-src 'self'"}
+            ),
+            "the Content-Security-Policy must be frontend/index.html's",
+            id="weak-csp",
+        ),
+        pytest.param(
+            lambda t: _headers(t)["SecurityHeadersConfig"]["FrameOptions"].update(FrameOption="SAMEORIGIN"),
+            "X-Frame-Options must be DENY",
+            id="framing",
+        ),
+        pytest.param(
+            lambda t: t["Resources"]["StorefrontDistribution"].update(Condition="IsPhase2"),
+            "StorefrontDistribution must exist in both phases",
+            id="phase2-only",
+        ),
+        pytest.param(
+            lambda t: t["Outputs"].pop("DistributionId"),
+            "storefront outputs missing",
+            id="no-distribution-output",
+        ),
+    ],
+)
+def test_the_storefront_checklist_catches_departures(template: dict[str, Any], mutate: Any, expected: str) -> None:
+    broken = copy.deepcopy(template)
+    mutate(broken)
+
+    findings = checker.check_storefront(broken)
+
+    assert any(expected in finding for finding in findings), findings
+
+
+@pytest.mark.skipif(NODE is None, reason="node runs the CloudFront Functions")
+def test_a_broken_rewrite_is_caught(template: dict[str, Any]) -> None:
+    broken = copy.deepcopy(template)
+    function = broken["Resources"]["StorefrontApiPrefixFunction"]["Properties"]
+    function["FunctionCode"] = function["FunctionCode"].replace("substring(4)", "substring(5)")
+
+    findings = checker.check_storefront(broken)
+
+    assert any("StorefrontApiPrefixFunction rewrites {'/api/books': 'books'" in f for f in findings), findings
+
+
+def test_a_page_policy_the_header_does_not_follow_is_caught(template: dict[str, Any], tmp_path: Path) -> None:
+    # Given a page whose <meta> CSP was changed without the CloudFront header policy
+    root = _meta_csp_changed(tmp_path)
+
+    findings = checker.check_storefront(template, root)
+
+    assert any("'unsafe-inline'" in f for f in findings), findings
+
+
 # ------------------------------------------------------------------ SAM CLI and cfn-lint
 def _run_checks(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
     if not (SAM_VENV / "bin" / "sam").exists():
@@ -1072,7 +1407,7 @@ def _translate(tmp_path: Path, phase: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("phase", "created"), [("1", 59), ("2", 95)])
+@pytest.mark.parametrize(("phase", "created"), [("1", 67), ("2", 103)])
 def test_the_translation_follows_the_data_phase(tmp_path: Path, phase: str, created: int) -> None:
     # Given the template translated by SAM for one DataPhase
     cfn = _translate(tmp_path, phase)
