@@ -8,6 +8,7 @@ PORT ?= 3000
 PHASE ?= 1
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Python 3.13 (the Lambda runtime): .python-version selects it through pyenv where present.
@@ -17,7 +18,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Debian packages the tests use: Chromium for the browser tests, PostgreSQL's server binaries for phase 2.
 SYSTEM_STAMP := .cloudshelf/.system-packages
 
-.PHONY: help dev seed test test-fast e2e system-packages lint format validate build deploy-frontend openapi events clean
+.PHONY: help dev seed test test-fast e2e system-packages lint format validate build audit deploy-frontend openapi events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,13 +52,19 @@ $(SYSTEM_STAMP):
 
 system-packages: $(SYSTEM_STAMP) ## install Chromium and PostgreSQL (Debian packages) if missing
 
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON313) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements/checkov.txt
+	@touch $@
+
 dev: $(VENV)/.installed $(SYSTEM_STAMP) ## run the whole store on http://127.0.0.1:$(PORT) (PHASE=1|2)
 	$(VENV)/bin/cloudshelf dev --port $(PORT) --phase $(PHASE)
 
 seed: $(VENV)/.installed ## load the demo catalog into a running local stack
 	$(VENV)/bin/cloudshelf seed
 
-test: $(VENV)/.installed $(SAM_VENV)/.installed $(SYSTEM_STAMP) ## every test: unit, integration, contract, e2e, security
+test: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(SYSTEM_STAMP) ## every test: unit, integration, contract, e2e, security
 	PATH="$(dir $(PYTHON313)):$$PATH" $(PY) -m pytest -p no:cacheprovider \
 		--cov=layers/shared/cloudshelf --cov=src --cov=cloudshelf_dev --cov-report=term:skip-covered --cov-fail-under=85
 
@@ -67,12 +74,16 @@ test-fast: $(VENV)/.installed $(SYSTEM_STAMP) ## unit and handler tests only
 e2e: $(VENV)/.installed $(SYSTEM_STAMP) ## the storefront in a real browser (Playwright + Debian chromium)
 	CLOUDSHELF_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:cacheprovider tests/e2e
 
-lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy and the template checks
+lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, bandit, checkov, template checks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/shared/cloudshelf cloudshelf_dev scripts
 	@for fn in $(FUNCTIONS); do $(VENV)/bin/mypy layers/shared/cloudshelf src/$$fn/app.py || exit 1; done
 	PATH="$(dir $(PYTHON313)):$$PATH" $(PY) scripts/check_template.py
+	$(PY) scripts/security_checks.py --only bandit,checkov
+
+audit: $(VENV)/.installed ## pip-audit of the pinned dependencies (needs PyPI's JSON API: fails, never passes, without it)
+	$(PY) scripts/security_checks.py --only pip-audit
 
 format: $(VENV)/.installed ## format and fix what ruff can
 	$(VENV)/bin/ruff format .

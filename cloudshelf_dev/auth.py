@@ -115,6 +115,8 @@ class CognitoAuthorizer:
             raise AuthError("Unauthorized") from exc
         if claims.get("token_use") != "id":
             raise AuthError("Unauthorized")
+        if not isinstance(claims.get("sub"), str) or not claims["sub"].strip():
+            raise AuthError("Unauthorized")  # "require" only checks presence: an empty subject is nobody
         return claims
 
     def _key(self, kid: str) -> jwt.PyJWK:

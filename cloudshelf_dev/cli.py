@@ -133,7 +133,7 @@ def _from_local_stack(args: argparse.Namespace) -> bool:
     args.books_table = info["tables"]["BooksTable"]
     args.endpoint_url = args.cognito_endpoint = info["motoUrl"]
     args.user_pool_id, args.region = info["userPoolId"], info["region"]
-    os.environ.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")  # noqa: S106 - moto takes any keys
+    os.environ.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")  # noqa: S106 # nosec B106 - dummy credentials for the local moto server, which accepts any
     os.environ.pop("AWS_SESSION_TOKEN", None)
     return True
 
@@ -194,7 +194,7 @@ def banner(stack: object, args: argparse.Namespace, seconds: float) -> str:
     """What ``cloudshelf dev`` prints once the stack is up."""
     from cloudshelf_dev.server import Stack
 
-    assert isinstance(stack, Stack)  # noqa: S101 - narrows the type for the checker
+    assert isinstance(stack, Stack)  # noqa: S101 # nosec B101 - narrows a type for mypy; not a runtime check
     email, password = stack.admin
     catalog = stack.seed_report or "not seeded (--no-seed)"
     auto = (

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 DEFAULT_ADMIN_EMAIL = "admin@cloudshelf.local"
-DEFAULT_ADMIN_PASSWORD = "Shelf-Admin-2025"  # noqa: S105 - a printed local default; 8+ characters, upper, lower and digits: the pool's policy
+DEFAULT_ADMIN_PASSWORD = "Shelf-Admin-2025"  # noqa: S105 # nosec B105 - not a password: the documented local demo admin password (printed at start; local pool only)
 ADMIN_GROUP = "admin"
 
 _POOL_PROPERTIES = (
@@ -108,7 +108,7 @@ def idp_client(endpoint: str, region: str = REGION, *, signed: bool = True) -> C
         endpoint_url=endpoint,
         region_name=region,
         aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+        aws_secret_access_key="local",  # noqa: S106 # nosec B106 - dummy credentials for the local moto server, which accepts any
         config=config,
     )
 

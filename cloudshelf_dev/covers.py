@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import textwrap
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 - escapes text for SVG output; parses no XML
 
 WIDTH, HEIGHT = 600, 900
 SERIF = "Georgia, 'Times New Roman', serif"

@@ -98,7 +98,7 @@ def claims_for(sub: str, email: str, groups: list[str] | None = None, name: str 
         "sub": sub,
         "email": email,
         "email_verified": "true",
-        "token_use": "id",
+        "token_use": "id",  # nosec B105 - not a password: the token_use claim value
         "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_local",
         "cognito:username": sub,
     }

@@ -88,7 +88,7 @@ def function_environment(
     env.update(
         AWS_ENDPOINT_URL_DYNAMODB=moto_url,
         AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto takes any credentials
+        AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 # nosec B106 - dummy credentials for the local moto server, which accepts any
         AWS_REGION=REGION,
         AWS_DEFAULT_REGION=REGION,
         AWS_LAMBDA_FUNCTION_NAME=f"cloudshelf-local-{spec.logical_id}",

@@ -72,7 +72,7 @@ def _point_at(info: dict[str, Any]) -> None:
 
     if info:
         os.environ.update(AWS_ENDPOINT_URL_DYNAMODB=info["motoUrl"], CLOUDSHELF_DB_DSN=info["dbDsn"])
-        os.environ.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_REGION=info["region"])  # noqa: S106
+        os.environ.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_REGION=info["region"])  # noqa: S106 # nosec B106 - dummy credentials for the local moto server, which accepts any
         for logical_id, variable in TABLE_ENV.items():
             os.environ[variable] = info["tables"][logical_id]
     clear_cloudshelf_caches()

@@ -10,7 +10,7 @@ import glob
 import os
 import shutil
 import socket
-import subprocess
+import subprocess  # nosec B404 - subprocess runs fixed argv lists of our own tools (no shell)
 import tempfile
 from pathlib import Path
 
@@ -68,7 +68,7 @@ class LocalPostgres:
         command = list(args)
         if self.as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603 - fixed programs
+        subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603 # nosec B603 - fixed argv of our own interpreter/tools, no shell, no user input
 
     def start(self) -> LocalPostgres:
         """initdb, start, create the role and database; returns self."""

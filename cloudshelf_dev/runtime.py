@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import select
-import subprocess
+import subprocess  # nosec B404 - subprocess runs fixed argv lists of our own tools (no shell)
 import sys
 import threading
 import time
@@ -70,7 +70,7 @@ class ExecutionEnvironment:
         self.id = uuid.uuid4().hex[:8]
         log: IO[bytes] | int = open(config.log_file, "ab") if config.log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
-            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            self._process = subprocess.Popen(  # noqa: S603 # nosec B603 - fixed argv of our own interpreter/tools, no shell, no user input
                 [sys.executable, "-m", "cloudshelf_dev.worker", config.logical_id],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

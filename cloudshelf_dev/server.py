@@ -199,7 +199,7 @@ def start_stack(  # noqa: PLR0915 - the start sequence reads best in one place
         logging.getLogger(noisy).setLevel(logging.WARNING)
     app = StackApp()
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{server.server_port}"  # noqa: S104
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{server.server_port}"  # noqa: S104 # nosec B104 - compares a host string to map the wildcard to loopback; binds nothing
     cleanup: list[Path] = []
     if log_dir is None:
         log_dir = Path(tempfile.mkdtemp(prefix="cloudshelf-logs-"))
@@ -272,7 +272,7 @@ def postgres_environment(postgres: LocalPostgres) -> dict[str, str]:
     return {
         "CLOUDSHELF_DB_DSN": postgres.dsn,
         "CLOUDSHELF_DB_HOST": "",
-        "CLOUDSHELF_DB_SECRET_ARN": "",
+        "CLOUDSHELF_DB_SECRET_ARN": "",  # nosec B105 - not a password: an empty secret ARN setting
         "CLOUDSHELF_DB_MIGRATION": "local",
         "CLOUDSHELF_DB_SSLMODE": "disable",
     }
@@ -328,5 +328,5 @@ def _dynamodb(endpoint: str) -> Any:
         endpoint_url=endpoint,
         region_name=cognito.REGION,
         aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106
+        aws_secret_access_key="local",  # noqa: S106 # nosec B106 - dummy credentials for the local moto server, which accepts any
     )

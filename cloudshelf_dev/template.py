@@ -62,7 +62,7 @@ class FunctionSpec:
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """The parsed template."""
     with path.open() as handle:
-        data: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        data: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 # nosec B506 - _CfnLoader subclasses yaml.SafeLoader
     return data
 
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from cloudshelf.api.auth import CurrentCaller
 from cloudshelf.api.deps import Books, Carts, Rules
 from cloudshelf.api.resolver import create_app, lambda_entry, new_router, no_content
-from cloudshelf.api.responses import SIGNED_IN, errors
+from cloudshelf.api.responses import SIGNED_IN, errors, ok
 from cloudshelf.domain import carts
 from cloudshelf.models.books import BOOK_ID_PATTERN
 from cloudshelf.models.carts import Cart, QuantityInput
@@ -19,7 +19,7 @@ router = new_router()
 BookId = Annotated[str, Path(pattern=BOOK_ID_PATTERN)]
 
 
-@router.get("/cart", tags=["Cart"], summary="The caller's cart, priced now", responses=SIGNED_IN)
+@router.get("/cart", tags=["Cart"], summary="The caller's cart, priced now", responses={**ok(), **SIGNED_IN})
 def get_cart(caller: CurrentCaller, cart_store: Carts, repo: Books, rules: Rules) -> Cart:
     return carts.view_cart(caller.user_id, cart_store, repo, rules)
 
@@ -28,7 +28,7 @@ def get_cart(caller: CurrentCaller, cart_store: Carts, repo: Books, rules: Rules
     "/cart/items/<bookId>",
     tags=["Cart"],
     summary="Set how many copies of a book are in the cart",
-    responses={**SIGNED_IN, **errors(404, 409, 413)},
+    responses={**ok(), **SIGNED_IN, **errors(404, 409, 413, 415)},
 )
 def put_item(
     bookId: BookId,  # noqa: N803 - the path parameter's name
@@ -41,12 +41,17 @@ def put_item(
     return carts.set_quantity(caller.user_id, bookId, body.quantity, cart_store, repo, rules)
 
 
-@router.delete("/cart/items/<bookId>", tags=["Cart"], summary="Remove a book from the cart", responses=SIGNED_IN)
+@router.delete(
+    "/cart/items/<bookId>",
+    tags=["Cart"],
+    summary="Remove a book from the cart",
+    responses={**ok(), **SIGNED_IN, **errors(404, 409)},
+)
 def delete_item(bookId: BookId, caller: CurrentCaller, cart_store: Carts, repo: Books, rules: Rules) -> Cart:  # noqa: N803
     return carts.remove_line(caller.user_id, bookId, cart_store, repo, rules)
 
 
-@router.delete("/cart", tags=["Cart"], summary="Empty the cart", responses=SIGNED_IN)
+@router.delete("/cart", tags=["Cart"], summary="Empty the cart", responses={**ok(204, "Emptied"), **SIGNED_IN})
 def clear(caller: CurrentCaller, cart_store: Carts) -> Response[str]:
     carts.clear_cart(caller.user_id, cart_store)
     return no_content()

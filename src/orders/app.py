@@ -10,7 +10,7 @@ from cloudshelf.api.auth import CurrentCaller
 from cloudshelf.api.deps import Orders
 from cloudshelf.api.idempotency import IDEMPOTENCY_KEY_PATTERN, place_order, register_idempotency_errors
 from cloudshelf.api.resolver import create_app, lambda_entry, new_router
-from cloudshelf.api.responses import SIGNED_IN, errors
+from cloudshelf.api.responses import SIGNED_IN, errors, ok
 from cloudshelf.domain import orders
 from cloudshelf.models.orders import CheckoutInput, Order, OrderPage
 
@@ -21,7 +21,11 @@ router = new_router()
     "/orders",
     tags=["Orders"],
     summary="Check out the caller's cart (idempotent by Idempotency-Key)",
-    responses={**SIGNED_IN, **errors(409, 413)},
+    responses={
+        **ok(201, "The order (the same one again for a retry with the same key)", Order),
+        **SIGNED_IN,
+        **errors(409, 413, 415),
+    },
 )
 def create_order(
     caller: CurrentCaller,
@@ -31,7 +35,7 @@ def create_order(
     return place_order(caller, idempotency_key, body or CheckoutInput(), router.lambda_context), 201
 
 
-@router.get("/orders", tags=["Orders"], summary="The caller's orders, newest first", responses=SIGNED_IN)
+@router.get("/orders", tags=["Orders"], summary="The caller's orders, newest first", responses={**ok(), **SIGNED_IN})
 def list_orders(
     caller: CurrentCaller,
     repo: Orders,
@@ -42,7 +46,10 @@ def list_orders(
 
 
 @router.get(
-    "/orders/<orderId>", tags=["Orders"], summary="One of the caller's orders", responses={**SIGNED_IN, **errors(404)}
+    "/orders/<orderId>",
+    tags=["Orders"],
+    summary="One of the caller's orders",
+    responses={**ok(), **SIGNED_IN, **errors(404)},
 )
 def get_order(
     orderId: Annotated[str, Path(pattern=r"^[0-9A-Z]{26}$")],  # noqa: N803 - the path parameter's name

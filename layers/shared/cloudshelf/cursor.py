@@ -14,6 +14,7 @@ import json
 from cloudshelf.errors import InvalidInput
 
 MAX_CURSOR_LENGTH = 1024
+MAX_OFFSET = 1_000_000  # a search cursor's offset: never negative, never beyond what a database can take
 
 
 def encode_cursor(kind: str, values: dict[str, str | int]) -> str:
@@ -35,8 +36,15 @@ def decode_cursor(kind: str, cursor: str) -> dict[str, str | int]:
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("cursor is not valid", {"field": "cursor"}) from exc
     values = data.get("v") if isinstance(data, dict) else None
-    if data.get("k") != kind or not isinstance(values, dict):
+    if not isinstance(data, dict) or data.get("k") != kind or not isinstance(values, dict):
         raise InvalidInput("cursor is not valid for this query", {"field": "cursor"})
     if not all(isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool) for k, v in values.items()):
+        raise InvalidInput("cursor is not valid", {"field": "cursor"})
+    # Only values the server issues: resume keys are non-empty strings (DynamoDB refuses empty key
+    # values), a search offset a small non-negative int (PostgreSQL refuses a negative OFFSET).
+    if any(isinstance(v, str) and not v for v in values.values()):
+        raise InvalidInput("cursor is not valid", {"field": "cursor"})
+    offset = values.get("o", 0)
+    if kind == "search" and not (isinstance(offset, int) and 0 <= offset <= MAX_OFFSET):
         raise InvalidInput("cursor is not valid", {"field": "cursor"})
     return values

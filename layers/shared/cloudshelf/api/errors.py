@@ -8,7 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from cloudshelf import errors
 from cloudshelf.observability import count, logger
@@ -59,10 +62,21 @@ def _validation(exc: RequestValidationError) -> Response[str]:
     return error_response(422, "VALIDATION_ERROR", "the request is not valid", problems)
 
 
+def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response[str]:
+    return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "the request body must be application/json")
+
+
+def _undecodable(_: UnicodeDecodeError) -> Response[str]:
+    return error_response(400, "INVALID_JSON", "the request body is not valid UTF-8 JSON")
+
+
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
     """Install the mapping on a resolver."""
     app.exception_handler(errors.DomainError)(_domain)
     app.exception_handler(RequestValidationError)(_validation)
+    # Bodies Powertools can't read (another media type; bytes that aren't UTF-8) are the caller's fault.
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_media_type)
+    app.exception_handler(UnicodeDecodeError)(_undecodable)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[str]:

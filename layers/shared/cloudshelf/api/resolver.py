@@ -43,10 +43,24 @@ def _early_error(status: int, code: str, message: str) -> dict[str, Any]:
     }
 
 
+def body_bytes(event: dict[str, Any]) -> int:
+    """The size of the request body in bytes (not characters; base64 bodies by their decoded size)."""
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(raw) * 3 // 4 - raw[-2:].count("=")
+    return len(raw.encode("utf-8", "surrogatepass"))
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """Whether a Content-Type names JSON (no Content-Type counts as JSON, as Powertools reads it)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media in ("", "application/json")
+
+
 def precheck(event: dict[str, Any], *, admin_writes: bool) -> dict[str, Any] | None:
-    """Refusals that come before any parsing: oversized bodies, and non-admin catalog writes."""
+    """Refusals that come before any parsing: oversized bodies, non-admin catalog writes, non-JSON bodies."""
     limit = get_settings().max_body_bytes
-    if len(event.get("body") or "") > limit:
+    if body_bytes(event) > limit:
         return _early_error(413, "PAYLOAD_TOO_LARGE", f"the body may be at most {limit} bytes")
     if admin_writes and event.get("httpMethod") not in ("GET", "HEAD", "OPTIONS"):
         claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
@@ -54,6 +68,11 @@ def precheck(event: dict[str, Any], *, admin_writes: bool) -> dict[str, Any] | N
             return _early_error(401, "UNAUTHORIZED", "sign in first")
         if "admin" not in parse_groups(claims.get("cognito:groups")):
             return _early_error(403, "FORBIDDEN", "only admins may change the catalog")
+    # The API speaks JSON only: never hand form or multipart bodies to Powertools' parsers.
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), None)
+    if event.get("body") and not is_json_media_type(content_type):
+        return _early_error(415, "UNSUPPORTED_MEDIA_TYPE", "the request body must be application/json")
     return None
 
 

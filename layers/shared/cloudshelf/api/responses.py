@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
 from cloudshelf.models.common import ErrorResponse
 
@@ -13,6 +14,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflicts with the current state",
     413: "Body too large",
+    415: "The body is not application/json",
     422: "Invalid input",
     429: "Too many requests; see Retry-After",
     503: "A store is unavailable; see Retry-After",
@@ -27,5 +29,21 @@ def errors(*codes: int) -> dict[int, OpenAPIResponse]:
     }
 
 
-PUBLIC = errors(400, 422, 503)
-SIGNED_IN = errors(400, 401, 422, 503)
+def ok(
+    status: int = 200, description: str = "Success", model: type[BaseModel] | None = None
+) -> dict[int, OpenAPIResponse]:
+    """The success response, which Powertools leaves out as soon as a route declares ``responses``.
+
+    Its body is the route's return model, or ``model`` for a route that returns ``(model, status)``;
+    a 204 has no body.
+    """
+    if status == 204:
+        return {status: {"description": description, "content": {}}}
+    if model is None:
+        return {status: {"description": description}}
+    return {status: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+# 429: API Gateway's stage throttling (and the local gateway's busy functions) can answer any route.
+PUBLIC = errors(400, 422, 429, 503)
+SIGNED_IN = errors(400, 401, 422, 429, 503)

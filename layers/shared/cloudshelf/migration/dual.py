@@ -54,7 +54,7 @@ class Stage:
 
     def shadow(self, key: str, found: Record | None, mirror: Callable[[], Record | None]) -> None:
         """Sometimes also read the mirror and compare (``dual-write`` only); never fails the request."""
-        if self.read_mirror or self.shadow_rate <= 0 or random.random() >= self.shadow_rate:  # noqa: S311
+        if self.read_mirror or self.shadow_rate <= 0 or random.random() >= self.shadow_rate:  # noqa: S311 # nosec B311 - shadow-read sampling, not security
             return
         try:
             other = mirror()

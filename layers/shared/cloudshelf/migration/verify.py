@@ -49,7 +49,7 @@ def verify(resource: Resource, *, sample: int | None = None) -> Drift:
     source = {key_of(r): digest(r) for r in scan_all(resource)}
     keys: list[str] | None = None
     if sample is not None:
-        keys = random.sample(sorted(source), min(sample, len(source)))
+        keys = random.sample(sorted(source), min(sample, len(source)))  # nosec B311 - picking records to compare, not security
     mirror = run(lambda cur: {key_of(r): digest(r) for r in postgres_records(cur, resource, keys)})
     compared = set(keys) if keys is not None else set(source)
     drift = Drift(

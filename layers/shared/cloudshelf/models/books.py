@@ -32,7 +32,7 @@ def normalize_isbn(value: str) -> str:
 
 def check_image_url(value: str) -> str:
     """Covers are served by us (a path) or from an https URL; nothing else."""
-    if value and not (value.startswith("https://") or re.fullmatch(r"/[\w./-]{1,200}", value)):
+    if value and not (value.startswith("https://") or re.fullmatch(r"/(?!/)[\w./-]{1,200}", value)):
         raise ValueError("imageUrl must be an https URL or a path starting with /")
     return value
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cloudshelf.models.books import Book, CategoryCount
-from cloudshelf.models.carts import StoredCart
-from cloudshelf.models.orders import Order
-from cloudshelf.models.users import UserProfile
+if TYPE_CHECKING:  # annotations only: a function does not build the models of resources it never touches
+    from cloudshelf.models.books import Book, CategoryCount
+    from cloudshelf.models.carts import StoredCart
+    from cloudshelf.models.orders import Order
+    from cloudshelf.models.users import UserProfile
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,11 @@ class DynamoBookRepository:
         if cursor:  # the same cursor values as the PostgreSQL store's, so either can continue a listing
             values = decode_cursor("books", cursor)
             book_id, key = str(values.get("id", "")), str(values.get("t", ""))
-            params["ExclusiveStartKey"] = {**book_key(book_id), pk_name: s(partition), sk_name: s(f"{key}{SORT_SEPARATOR}{book_id}")}
+            params["ExclusiveStartKey"] = {
+                **book_key(book_id),
+                pk_name: s(partition),
+                sk_name: s(f"{key}{SORT_SEPARATOR}{book_id}"),
+            }
         with translated_errors():
             items = dynamodb_client().query(**params).get("Items", [])
         books = [book_from_item(i) for i in items[:limit]]

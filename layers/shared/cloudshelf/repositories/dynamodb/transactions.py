@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import time
 from typing import Any
@@ -28,10 +30,13 @@ def transact_write(actions: list[dict[str, Any]], token: str | None = None) -> N
     """
     from botocore.exceptions import ClientError
 
+    # The SDK resends a request whose answer was lost with the same parameters, hence the same
+    # token: DynamoDB then applies the transaction once. A retry of ours after a conflict is a
+    # new attempt with a new token.
+    base = token or hashlib.sha256(json.dumps(actions, sort_keys=True).encode()).hexdigest()
     params: dict[str, Any] = {"TransactItems": actions}
-    if token:
-        params["ClientRequestToken"] = token
     for attempt in range(MAX_CONFLICT_RETRIES + 1):
+        params["ClientRequestToken"] = f"{base[:32]}-{attempt}"
         try:
             with translated_errors():
                 dynamodb_client().transact_write_items(**params)
@@ -46,7 +51,7 @@ def transact_write(actions: list[dict[str, Any]], token: str | None = None) -> N
                 if any(r in ("ThrottlingError", "ProvisionedThroughputExceeded") for r in reasons):
                     raise StoreUnavailable("the data store is busy; try again shortly", 2) from exc
                 raise Conflict("another change to the same data was in progress; try again") from exc
-            time.sleep(random.uniform(0.005, 0.02) * (2**attempt))  # noqa: S311 - jitter, not crypto
+            time.sleep(random.uniform(0.005, 0.02) * (2**attempt))  # noqa: S311 # nosec B311 - retry jitter, not security
 
 
 def batch_write(table: str, requests: list[dict[str, Any]]) -> None:

@@ -45,7 +45,7 @@ class PostgresBookRepository:
 
     def get(self, book_id: str) -> Book | None:
         def work(cur: Any) -> Book | None:
-            cur.execute(f"SELECT {COLUMNS} FROM books WHERE book_id = %s", (book_id,))  # noqa: S608 - constant columns
+            cur.execute(f"SELECT {COLUMNS} FROM books WHERE book_id = %s", (book_id,))  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
             row = cur.fetchone()
             return book_from_row(row) if row else None
 
@@ -53,7 +53,7 @@ class PostgresBookRepository:
 
     def get_many(self, book_ids: Sequence[str]) -> dict[str, Book]:
         def work(cur: Any) -> dict[str, Book]:
-            cur.execute(f"SELECT {COLUMNS} FROM books WHERE book_id = ANY(%s)", (list(book_ids),))  # noqa: S608
+            cur.execute(f"SELECT {COLUMNS} FROM books WHERE book_id = ANY(%s)", (list(book_ids),))  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
             return {row[0]: book_from_row(row) for row in cur.fetchall()}
 
         return run(work) if book_ids else {}
@@ -67,7 +67,7 @@ class PostgresBookRepository:
             values = decode_cursor("books", cursor)
             where.append("(title_key, book_id) > (%s, %s)")
             params += [str(values.get("t", "")), str(values.get("id", ""))]
-        sql = f"SELECT {COLUMNS} FROM books WHERE {' AND '.join(where)} ORDER BY title_key, book_id LIMIT %s"  # noqa: S608
+        sql = f"SELECT {COLUMNS} FROM books WHERE {' AND '.join(where)} ORDER BY title_key, book_id LIMIT %s"  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
 
         def work(cur: Any) -> list[Book]:
             cur.execute(sql, (*params, limit + 1))
@@ -87,7 +87,7 @@ class PostgresBookRepository:
             return Page([])
         category_filter = "AND category = %s" if category else ""
         sql = (
-            f"SELECT {COLUMNS} FROM books, to_tsquery('english', %s) AS q "  # noqa: S608 - constant parts only
+            f"SELECT {COLUMNS} FROM books, to_tsquery('english', %s) AS q "  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
             f"WHERE search @@ q {category_filter} "
             "ORDER BY ts_rank_cd(search, q) DESC, title_key, book_id LIMIT %s OFFSET %s"
         )
@@ -111,7 +111,7 @@ class PostgresBookRepository:
     def create(self, book: Book) -> None:
         def work(cur: Any) -> None:
             cur.execute(
-                f"INSERT INTO books ({COLUMNS}, title_key) VALUES ({', '.join(['%s'] * 13)}) "  # noqa: S608
+                f"INSERT INTO books ({COLUMNS}, title_key) VALUES ({', '.join(['%s'] * 13)}) "  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
                 "ON CONFLICT (book_id) DO NOTHING",
                 book_values(book),
             )

@@ -23,6 +23,9 @@ def connect() -> Any:
     """A new connection from settings (a DSN, or host/port/name plus the secret)."""
     import psycopg2
 
+    from cloudshelf.observability import trace_postgres
+
+    trace_postgres()  # before psycopg2.connect: X-Ray wraps it
     settings = get_settings()
     options = f"-c statement_timeout={settings.db_statement_timeout_ms} -c idle_in_transaction_session_timeout=60000"
     common: dict[str, Any] = {

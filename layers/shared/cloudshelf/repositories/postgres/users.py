@@ -29,7 +29,7 @@ class PostgresUserRepository:
 
     def get(self, user_id: str) -> UserProfile | None:
         def work(cur: Any) -> UserProfile | None:
-            cur.execute(f"SELECT {COLUMNS} FROM users WHERE user_id = %s", (user_id,))  # noqa: S608 - constant columns
+            cur.execute(f"SELECT {COLUMNS} FROM users WHERE user_id = %s", (user_id,))  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
             row = cur.fetchone()
             return profile_from_row(row) if row else None
 
@@ -39,7 +39,7 @@ class PostgresUserRepository:
         def work(cur: Any) -> UserProfile:
             # The no-op update makes RETURNING yield the stored row when it exists already.
             cur.execute(
-                f"INSERT INTO users ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "  # noqa: S608
+                f"INSERT INTO users ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
                 f"ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id RETURNING {COLUMNS}",
                 _values(profile),
             )
