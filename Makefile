@@ -18,7 +18,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Debian packages the tests use: Chromium for the browser tests, PostgreSQL's server binaries for phase 2.
 SYSTEM_STAMP := .cloudshelf/.system-packages
 
-.PHONY: help dev seed test test-fast e2e system-packages lint format validate build audit deploy-frontend openapi events clean
+.PHONY: help dev seed test test-fast e2e system-packages lint format validate build bench audit deploy-frontend openapi events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -104,6 +104,9 @@ openapi: $(VENV)/.installed ## regenerate openapi.json from the route code
 
 events: $(VENV)/.installed ## regenerate events/*.json from template.yaml
 	$(PY) scripts/make_events.py
+
+bench: $(VENV)/.installed $(SYSTEM_STAMP) ## benchmarks (not tests): writes BENCHMARKS.md and bench-results/benchmarks.json
+	PATH="$(dir $(PYTHON313)):$$PATH" $(PY) scripts/bench.py
 
 clean: ## remove build output and caches (keeps the venvs)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis htmlcov .coverage

@@ -207,11 +207,13 @@ def start_stack(  # noqa: PLR0915 - the start sequence reads best in one place
     moto = LockedMotoServer("127.0.0.1", moto_port).start()
     pools: dict[str, FunctionPool] = {}
     postgres: LocalPostgres | None = None
-    overrides: dict[str, str] = {}
+    # moto serializes every call and ignores ClientRequestToken: a client-side timeout and resend
+    # would apply a transaction twice, so local functions wait longer than they do in AWS.
+    overrides: dict[str, str] = {"CLOUDSHELF_DYNAMODB_READ_TIMEOUT_S": "30"}
     try:
         if phase == "2" or with_postgres:  # phase 1 with a database: to rehearse the move to phase 2
             postgres = start_postgres()
-            overrides = postgres_environment(postgres)
+            overrides.update(postgres_environment(postgres))
         log_dir.mkdir(parents=True, exist_ok=True)
         names = local_table_names()
         create_tables(_dynamodb(moto.url), names)

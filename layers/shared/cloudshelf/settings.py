@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
     # A DynamoDB endpoint other than AWS's (the local stack's, for `sam local`); empty in AWS.
     dynamodb_endpoint: str = ""
+    # Per-call read timeout. Short in AWS (a retry beats a hang); the local stack raises it,
+    # since its embedded DynamoDB serializes every call and has no transaction idempotency.
+    dynamodb_read_timeout_s: float = Field(default=3.0, gt=0, le=60)
     books_table: str = "cloudshelf-books"
     carts_table: str = "cloudshelf-carts"
     users_table: str = "cloudshelf-users"

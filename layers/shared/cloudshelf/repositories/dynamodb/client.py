@@ -41,7 +41,7 @@ def dynamodb_client() -> DynamoDBClient:
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 3},  # two retries, backoff with jitter
         connect_timeout=1,
-        read_timeout=3,
+        read_timeout=get_settings().dynamodb_read_timeout_s,
         tcp_keepalive=True,
         max_pool_connections=32,
     )
