@@ -105,7 +105,7 @@ openapi: $(VENV)/.installed ## regenerate openapi.json from the route code
 events: $(VENV)/.installed ## regenerate events/*.json from template.yaml
 	$(PY) scripts/make_events.py
 
-bench: $(VENV)/.installed $(SYSTEM_STAMP) ## benchmarks (not tests): writes BENCHMARKS.md and bench-results/benchmarks.json
+bench: $(VENV)/.installed $(SAM_VENV)/.installed $(SYSTEM_STAMP) ## benchmarks (not tests): writes BENCHMARKS.md and bench-results/benchmarks.json
 	PATH="$(dir $(PYTHON313)):$$PATH" $(PY) scripts/bench.py
 
 clean: ## remove build output and caches (keeps the venvs)

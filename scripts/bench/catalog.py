@@ -220,8 +220,8 @@ def check_direct_items(client: Any, table_defs: dict[str, Any], samples: list[Bo
 
 
 # ---------------------------------------------------------------------- PostgreSQL
-def load_books_postgres(dsn: str, books: list[Book]) -> None:
-    """Replace the books table's rows with ``books`` by COPY, then ANALYZE."""
+def load_books_postgres(dsn: str, books: list[Book], schema: str = "public") -> None:
+    """Replace the books table's rows (in ``schema``) with ``books`` by COPY, then ANALYZE."""
     import psycopg2
 
     from cloudshelf.domain.search_terms import title_key
@@ -245,7 +245,7 @@ def load_books_postgres(dsn: str, books: list[Book]) -> None:
         )
         buffer.write("\t".join(_copy_text(v) for v in row) + "\n")
     buffer.seek(0)
-    conn = psycopg2.connect(dsn)
+    conn = psycopg2.connect(dsn, options=f"-c search_path={schema}")
     try:
         with conn, conn.cursor() as cur:
             cur.execute("TRUNCATE books, users, orders, order_items")

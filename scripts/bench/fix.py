@@ -116,6 +116,14 @@ def _cold_row(conditions: dict[str, Any], name: str) -> list[str]:
     ]
 
 
+def _local_xray(cold: dict[str, Any]) -> str:
+    off = cold.get("tracing_off", {}).get("BooksFunction")
+    on = cold["with_pyc"].get("BooksFunction")
+    if not off or not on:
+        return "measured in item 1"
+    return f"{off['median_ms'] - on['median_ms']:+.0f} ms per local cold start"
+
+
 def _spread(cold: dict[str, Any], condition: str) -> str:
     floor = cold[condition]["Floor"]
     return f"{floor['min_ms']:.0f}-{floor['max_ms']:.0f}"
@@ -129,7 +137,7 @@ def _cold_range(data: dict[str, Any]) -> str:
 
 def _own_range(data: dict[str, Any]) -> str:
     own = [r["own"]["p50"] for p in ("1", "2") for r in (_get(data, "sections", "inprocess", p, "routes") or [])]
-    return f"{min(own):.0f}-{max(own):.0f}" if own else "-"
+    return f"{min(own):.1f}-{max(own):.1f}" if own else "-"
 
 
 def _migration_share(data: dict[str, Any]) -> str:
@@ -207,10 +215,14 @@ measured in the same test run (never an absolute time).
             pyc = f"{p0['vs_floor']:.2f}x -> {p1['vs_floor']:.2f}x"
             rows.append([name, built, pyc, f"{p0['modules']} -> {p1['modules']}"])
         machine = (baseline or {}).get("machine", {})
+        then, now = base_cold["as_built"]["Floor"]["median_ms"], cold["as_built"]["Floor"]["median_ms"]
+        floors = f"{then:.0f} ms then, {now:.0f} ms now"
         parts.append(
             f"**Before/after across runs**: `bench-results/before-fix.json` (the full run before the change, "
             f"{machine.get('date', '-')}, commit {machine.get('commit', '-')}) against this run; each ratio is "
-            "to the floor measured in its own run, since absolute times move with the machine's load:\n\n"
+            "to the floor measured in its own run. Between runs the machine's other load moves these ratios by "
+            f"a few tenths (the floor as built took {floors}), so the in-run table above is the one to read "
+            "for the size of the change; the module counts are exact either way:\n\n"
             + table(["function", "as built vs floor", "with .pyc vs floor", "modules imported"], rows)
             + "\n"
         )
@@ -252,7 +264,7 @@ Other gaps, smaller or not ours to close here:
   ranks all matches too (1,000 rows examined for the same query) but in one statement.
 - **The local stack, not AWS**: the gateway adds a few milliseconds per request (item 5),
   and the workers import the X-Ray SDK without `LAMBDA_TASK_ROOT`, so it builds an X-Ray
-  client at import (+~0.25 s per local cold start, item 1's tracing-off row);
+  client at import ({_local_xray(cold)} for BooksFunction, item 1's tracing-off row);
   `cloudshelf_dev/lambda_env.py` could set `LAMBDA_TASK_ROOT` as Lambda does.
 """
     return text

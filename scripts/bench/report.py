@@ -231,6 +231,9 @@ DynamoDB items per book with its search terms). `lantern` is in 1 title in 100, 
 in exactly 5 titles at every size. *examined* is, for DynamoDB, ScannedCount plus items
 fetched by key (hooks); for PostgreSQL, the rows the plan's scan nodes produced or
 filtered out, from `EXPLAIN (ANALYZE, BUFFERS)` of the very statements the handler sent.
+Both catalogs are loaded side by side (phase 1: two tables; phase 2: two schemas, same
+indexes) and every scenario is measured call by call in turn at both sizes, so a burst of
+load from elsewhere on the machine hits both alike.
 
 Loading: PostgreSQL by one `COPY` (tsvector and indexes built by PostgreSQL). moto: 100,000
 books through the API would take moto about 20 minutes, so the items are written straight

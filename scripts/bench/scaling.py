@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Any
 
 from .catalog import COMMON_WORD, RARE_WORD, book_id, load_books_dynamodb, load_books_postgres, synthetic_books
@@ -80,13 +79,13 @@ def scenarios(size: int, books: list[Any]) -> list[Scenario]:
     ]
 
 
-def explain(dsn: str, queries: list[bytes]) -> dict[str, Any]:
+def explain(dsn: str, queries: list[bytes], schema: str = "public") -> dict[str, Any]:
     """Rows examined and buffers touched by ``queries``, from EXPLAIN (ANALYZE, BUFFERS)."""
     import psycopg2
 
     rows = buffers = 0
     shapes = []
-    conn = psycopg2.connect(dsn)
+    conn = psycopg2.connect(dsn, options=f"-c search_path={schema}")
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -112,150 +111,231 @@ def explain(dsn: str, queries: list[bytes]) -> dict[str, Any]:
     return {"rows_examined": rows, "buffers": buffers, "plans": shapes}
 
 
-def measure(handler: Callable[..., Any], scenario: Scenario, rounds: int, warmup: int) -> dict[str, Any]:
-    """p50/p99 and store work of one scenario."""
+class Sample:
+    """The samples of one scenario at one size."""
+
+    def __init__(self) -> None:
+        self.total: list[float] = []
+        self.own: list[float] = []
+        self.works: list[dict[str, Any]] = []
+        self.returned = 0
+
+    def result(self) -> dict[str, Any]:
+        """p50/p99, own time and store work."""
+        return {
+            "total": summary(self.total),
+            "own": summary(self.own),
+            "work": typical_work(self.works),
+            "returned": self.returned,
+        }
+
+
+def measure_pair(
+    handler: Callable[..., Any],
+    pair: dict[int, Scenario],
+    switch: Callable[[int], None],
+    rounds: int,
+    warmup: int,
+) -> dict[int, dict[str, Any]]:
+    """Both sizes of one scenario, call by call in turn (small, large, small, ...): a burst of
+    load from elsewhere on the machine then hits both sizes alike."""
     import time
 
-    total, own, works, items = [], [], [], 0
+    samples = {size: Sample() for size in pair}
     for i in range(warmup + rounds):
-        request = scenario.event()
-        COUNTER.reset()
-        began = time.perf_counter()
-        answer = handler(request, new_context())
-        elapsed = (time.perf_counter() - began) * 1000
-        work = COUNTER.reset()
-        if answer["statusCode"] != scenario.status:
-            raise RuntimeError(f"{scenario.route}: {answer['statusCode']} {answer['body'][:300]}")
-        if i >= warmup:
-            total.append(elapsed)
-            own.append(elapsed - work.store_ms)
-            works.append(work.as_dict())
-            items = len(json.loads(answer["body"]).get("items", [None]))
-    return {"total": summary(total), "own": summary(own), "work": typical_work(works), "returned": items}
+        for size, scenario in pair.items():
+            switch(size)  # not timed, not counted
+            request = scenario.event()
+            COUNTER.reset()
+            began = time.perf_counter()
+            answer = handler(request, new_context())
+            elapsed = (time.perf_counter() - began) * 1000
+            work = COUNTER.reset()
+            if answer["statusCode"] != scenario.status:
+                raise RuntimeError(f"{scenario.route}: {answer['statusCode']} {answer['body'][:300]}")
+            if i >= warmup:
+                sample = samples[size]
+                sample.total.append(elapsed)
+                sample.own.append(elapsed - work.store_ms)
+                sample.works.append(work.as_dict())
+                sample.returned = len(json.loads(answer["body"]).get("items", [None]))
+    return {size: sample.result() for size, sample in samples.items()}
 
 
 def run_phase(phase: str, sizes: list[int], rounds: int, warmup: int = 2) -> dict[str, Any]:
-    """Every scenario at every size, in one phase."""
+    """Every scenario at both sizes, in one phase, both data sets loaded side by side."""
+    from contextlib import ExitStack
+
     from cloudshelf_dev.handlers import handler_for
-    from cloudshelf_dev.template import table_definitions
 
     from .motofast import fast_json
 
     say = section_log(f"scaling phase {phase}")
-    out: dict[str, Any] = {"phase": phase, "sizes": {}}
-    with in_process(phase) as stores:
+    small, large = min(sizes), max(sizes)
+    out: dict[str, Any] = {"phase": phase, "sizes": {str(small): {}, str(large): {}}, "interleaved": True}
+    with in_process(phase) as stores, ExitStack() as cleanup:
         handler = handler_for("BooksFunction")
-        for size in sizes:
-            books = synthetic_books(size)
-            say(f"{size} books generated")
-            size_out: dict[str, Any] = {}
-            if phase == "1":
-                size_out.update(load_moto(stores, books, table_definitions()))
-                say(f"loaded into moto: {size_out['items']} items in {size_out['load_seconds']} s")
-            else:
-                import time
-
-                began = time.perf_counter()
-                load_books_postgres(stores.dsn, books)
-                size_out["load_seconds"] = round(time.perf_counter() - began, 1)
-                say(f"loaded into PostgreSQL by COPY in {size_out['load_seconds']} s")
-            with moto_partitions(stores) as check:
-                if check is not None and size == min(sizes):
-                    with fast_json(check_first=10) as serializer:
-                        size_out["answers_equal_unmodified_moto"] = check(handler, scenarios(size, books))
-                    size_out["moto_json_checked"] = dict(serializer)
-                    say(f"partition-local answers equal moto's own: {size_out['answers_equal_unmodified_moto']}")
-                with fast_json() if phase == "1" else nullcontext():
-                    plan = scenarios(size, books)
-                    routes = [measure_route(handler, stores, s, size, rounds, warmup, say) for s in plan]
-            size_out["routes"] = routes
-            out["sizes"][str(size)] = size_out
-            books.clear()
-    small, large = str(min(sizes)), str(max(sizes))
-    if small != large:
-        out["ratios"] = [
-            {
-                "route": a["route"],
-                "variant": a["variant"],
-                "p50_ratio": ratio(b["total"]["p50"], a["total"]["p50"]),
-                "own_p50_ratio": ratio(b["own"]["p50"], a["own"]["p50"]),
-                "examined_small": a["examined"],
-                "examined_large": b["examined"],
-                "returned_large": b["returned"],
-            }
-            for a, b in zip(out["sizes"][small]["routes"], out["sizes"][large]["routes"], strict=True)
-        ]
+        books = {size: synthetic_books(size) for size in (small, large)}
+        say(f"{small} and {large} books generated")
+        if phase == "1":
+            switch = load_moto_side_by_side(stores, books, out, cleanup, say)
+            check = moto_check(stores, books[small])
+            with fast_json(check_first=10) as serializer:
+                switch(small)
+                out["sizes"][str(small)]["answers_equal_unmodified_moto"] = check(
+                    handler, scenarios(small, books[small])
+                )
+            out["sizes"][str(small)]["moto_json_checked"] = dict(serializer)
+            say(
+                f"partition-local answers equal moto's own: {out['sizes'][str(small)]['answers_equal_unmodified_moto']}"
+            )
+            cleanup.enter_context(fast_json())
+        else:
+            switch = load_postgres_side_by_side(stores, books, out, say)
+        plans = {size: scenarios(size, books[size]) for size in (small, large)}
+        results: dict[int, list[dict[str, Any]]] = {small: [], large: []}
+        for a, b in zip(plans[small], plans[large], strict=True):
+            heavy = phase == "1" and COMMON_WORD in a.variant and large > 10_000
+            pair = measure_pair(handler, {small: a, large: b}, switch, max(3, rounds // 4) if heavy else rounds, warmup)
+            for size, scenario in ((small, a), (large, b)):
+                result = pair[size]
+                if phase == "2":
+                    schema = SCHEMAS[size == large]
+                    result["explain"] = explain_call(handler, scenario, switch, size, stores, schema)
+                    result["examined"] = result["explain"]["rows_examined"]
+                else:
+                    result["examined"] = result["work"]["ddb_items_examined"]
+                results[size].append({"route": scenario.route, "variant": scenario.variant, **result})
+            p50 = f"{pair[small]['total']['p50']:8.2f} -> {pair[large]['total']['p50']:8.2f} ms"
+            seen = f"{results[small][-1]['examined']} -> {results[large][-1]['examined']}"
+            say(f"{a.route:22} {a.variant:34} p50 {p50}  examined {seen}")
+        for size in (small, large):
+            out["sizes"][str(size)]["routes"] = results[size]
+    out["ratios"] = [
+        {
+            "route": a["route"],
+            "variant": a["variant"],
+            "p50_ratio": ratio(b["total"]["p50"], a["total"]["p50"]),
+            "own_p50_ratio": ratio(b["own"]["p50"], a["own"]["p50"]),
+            "examined_small": a["examined"],
+            "examined_large": b["examined"],
+            "returned_large": b["returned"],
+        }
+        for a, b in zip(out["sizes"][str(small)]["routes"], out["sizes"][str(large)]["routes"], strict=True)
+    ]
     return out
 
 
-def measure_route(
-    handler: Callable[..., Any], stores: Stores, scenario: Scenario, size: int, rounds: int, warmup: int, say: Any
+def explain_call(
+    handler: Callable[..., Any],
+    scenario: Scenario,
+    switch: Callable[[int], None],
+    size: int,
+    stores: Stores,
+    schema: str,
 ) -> dict[str, Any]:
-    """One scenario at one size, with the items examined."""
-    heavy = stores.phase == "1" and COMMON_WORD in scenario.variant and size > 10_000
-    result = measure(handler, scenario, max(3, rounds // 4) if heavy else rounds, warmup)
-    if stores.phase == "2":
-        COUNTER.capture_sql = True
-        COUNTER.reset()
-        handler(scenario.event(), new_context())
-        captured = COUNTER.reset().pg_queries
-        COUNTER.capture_sql = False
-        result["explain"] = explain(stores.dsn, captured)
-        result["examined"] = result["explain"]["rows_examined"]
-    else:
-        result["examined"] = result["work"]["ddb_items_examined"]
-    say(
-        f"{size:>7} {scenario.route:22} {scenario.variant:34} p50 {result['total']['p50']:9.2f} ms"
-        f"  examined {result['examined']}"
-    )
-    return {"route": scenario.route, "variant": scenario.variant, **result}
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements one call of the scenario sends."""
+    switch(size)
+    COUNTER.capture_sql = True
+    COUNTER.reset()
+    handler(scenario.event(), new_context())
+    captured = COUNTER.reset().pg_queries
+    COUNTER.capture_sql = False
+    return explain(stores.dsn, captured, schema)
 
 
-def load_moto(stores: Stores, books: list[Any], definitions: dict[str, Any]) -> dict[str, Any]:
-    """A fresh books table holding exactly ``books``, written straight into moto."""
+SCHEMAS = {False: "small", True: "public"}  # the small catalog lives in its own schema
+
+
+def load_moto_side_by_side(
+    stores: Stores, books: dict[int, list[Any]], out: dict[str, Any], cleanup: Any, say: Any
+) -> Callable[[int], None]:
+    """Each size in its own books table, each with its partition index; returns the switch."""
     import time
 
-    name = stores.tables["BooksTable"]
-    stores.client.delete_table(TableName=name)
-    stores.client.create_table(TableName=name, **definitions["BooksTable"]["create"])
-    began = time.perf_counter()
-    items = load_books_dynamodb(name, books)
-    return {"items": items, "load_seconds": round(time.perf_counter() - began, 1)}
+    from cloudshelf.repositories import factory
+    from cloudshelf_dev.template import table_definitions
+
+    from .catalog import moto_table
+    from .motofast import partitioned
+
+    definition = table_definitions()["BooksTable"]["create"]
+    names = {}
+    for size, data in books.items():
+        name = stores.tables["BooksTable"] + ("" if size == max(books) else f"-{size}")
+        if name != stores.tables["BooksTable"]:
+            stores.client.create_table(TableName=name, **definition)
+        began = time.perf_counter()
+        items = load_books_dynamodb(name, data)
+        out["sizes"][str(size)].update(items=items, load_seconds=round(time.perf_counter() - began, 1))
+        say(f"{size} books: {items} items written into moto in {out['sizes'][str(size)]['load_seconds']} s")
+        cleanup.enter_context(partitioned(moto_table(name)))
+        names[size] = name
+
+    def switch(size: int) -> None:
+        # The one cached repository reads the other table (the table name is all that differs).
+        repo: Any = factory.book_repository()
+        repo.table = repo._search.table = names[size]
+
+    return switch
 
 
-class moto_partitions:  # noqa: N801 - used like a function (a context manager)
-    """Phase 1: the books table gets its partition index for the block; yields an equality check."""
+def load_postgres_side_by_side(
+    stores: Stores, books: dict[int, list[Any]], out: dict[str, Any], say: Any
+) -> Callable[[int], None]:
+    """The large catalog in the default schema, the small one in schema ``small``; returns the switch."""
+    import time
 
-    def __init__(self, stores: Stores) -> None:
-        self.stores = stores
-        self.context: Any = None
+    import psycopg2
 
-    def __enter__(self) -> Callable[[Callable[..., Any], list[Scenario]], bool] | None:
-        if self.stores.phase != "1":
-            return None
-        from .catalog import moto_table
-        from .motofast import partitioned
+    from cloudshelf.repositories.postgres.connection import _connection
+    from cloudshelf.repositories.postgres.migrate import apply_migrations
 
-        table = moto_table(self.stores.tables["BooksTable"])
-        self.context = partitioned(table)
-        self.context.__enter__()
+    conn = psycopg2.connect(stores.dsn)  # the database's owner
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("CREATE SCHEMA small")
+    finally:
+        conn.close()
+    conn = psycopg2.connect(stores.dsn, options="-c search_path=small")
+    try:
+        apply_migrations(conn)  # the same schema, in `small`
+    finally:
+        conn.close()
+    for size, data in books.items():
+        began = time.perf_counter()
+        load_books_postgres(stores.dsn, data, schema=SCHEMAS[size == max(books)])
+        out["sizes"][str(size)]["load_seconds"] = round(time.perf_counter() - began, 1)
+        say(f"{size} books loaded into PostgreSQL by COPY in {out['sizes'][str(size)]['load_seconds']} s")
 
-        def check(handler: Callable[..., Any], plan: list[Scenario]) -> bool:
-            from .motofast import unpartitioned
+    def switch(size: int) -> None:
+        # The function's one connection reads the other schema (same tables, same indexes).
+        conn = _connection()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"SET search_path TO {SCHEMAS[size == max(books)]}")
 
-            for scenario in plan:
-                fast = handler(scenario.event(), new_context())["body"]
-                with unpartitioned(table):
-                    slow = handler(scenario.event(), new_context())["body"]
-                if fast != slow:
-                    return False
-            return True
+    return switch
 
-        return check
 
-    def __exit__(self, *exc: object) -> None:
-        if self.context is not None:
-            self.context.__exit__(*exc)
+def moto_check(stores: Stores, small_books: list[Any]) -> Callable[[Callable[..., Any], list[Scenario]], bool]:
+    """A check that the handler answers the same with the partition index as with unmodified moto."""
+    from .catalog import moto_table
+    from .motofast import unpartitioned
+
+    table = moto_table(stores.tables["BooksTable"] + f"-{len(small_books)}")
+
+    def check(handler: Callable[..., Any], plan: list[Scenario]) -> bool:
+        for scenario in plan:
+            fast = handler(scenario.event(), new_context())["body"]
+            with unpartitioned(table):
+                slow = handler(scenario.event(), new_context())["body"]
+            if fast != slow:
+                return False
+        return True
+
+    return check
 
 
 def run(phase: str, sizes: list[int], rounds: int) -> dict[str, Any]:
