@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -17,12 +17,14 @@ class Api:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.session = requests.Session()
+        self.calls = 0
 
     def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", None) or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         kwargs.setdefault("timeout", 30)
+        self.calls += 1
         return self.session.request(method, self.base_url + path, headers=headers, **kwargs)
 
     def get(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
@@ -45,6 +47,7 @@ class User:
     email: str
     token: str
     sub: str
+    access_token: str = field(default="", repr=False)
 
 
 def unique(prefix: str) -> str:

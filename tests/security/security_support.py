@@ -1,7 +1,7 @@
 """Helpers of the security suite (its fixtures are in conftest.py).
 
-Kept apart from the contract suite's helpers on purpose: this suite must keep working
-(and keep failing loudly) whatever happens to the others.
+The HTTP client and users are the contract suite's, the in-process event plumbing the
+handler tests'; what is here is the security suite's own.
 """
 
 from __future__ import annotations
@@ -11,61 +11,16 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-
-import requests
 
 from cloudshelf_dev.events import claims_for, proxy_event
 from cloudshelf_dev.handlers import handler_for
 from cloudshelf_dev.template import functions
+from tests.contract.contract_support import PASSWORD, Api, User, error_code, unique
+from tests.integration.conftest import LambdaContext, Reply
 
-PASSWORD = "Reader-Pass-1234"
-
-
-class Api:
-    """requests.Session with the API's base URL; ``token`` adds ``Authorization: Bearer <token>``."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.session = requests.Session()
-        self.calls = 0
-
-    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        headers = dict(kwargs.pop("headers", None) or {})
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        kwargs.setdefault("timeout", 30)
-        self.calls += 1
-        return self.session.request(method, self.base_url + path, headers=headers, **kwargs)
-
-    def get(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        return self.request("GET", path, token, **kwargs)
-
-    def put(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        return self.request("PUT", path, token, **kwargs)
-
-    def post(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        return self.request("POST", path, token, **kwargs)
-
-    def delete(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        return self.request("DELETE", path, token, **kwargs)
-
-
-@dataclass(frozen=True)
-class User:
-    """A signed-in user of the stack's pool."""
-
-    email: str
-    token: str
-    sub: str
-    access_token: str = field(default="", repr=False)
-
-
-def unique(prefix: str) -> str:
-    """``prefix`` plus a random suffix, so that tests never share data."""
-    return f"{prefix} {uuid.uuid4().hex[:8]}"
+__all__ = ["PASSWORD", "Api", "LambdaContext", "Reply", "User", "error_code", "unique"]
 
 
 def idempotency_key() -> str:
@@ -86,15 +41,6 @@ def book_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def error_code(response: requests.Response) -> str:
-    """The ``error.code`` of an error answer, asserting the API's one error shape."""
-    body = response.json()
-    assert set(body) == {"error"}, body
-    assert {"code", "message"} <= set(body["error"]), body
-    code: str = body["error"]["code"]
-    return code
 
 
 def money(value: str) -> Decimal:
@@ -137,28 +83,6 @@ def snapshot(api: Api, user: User) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the functions in-process
-
-
-@dataclass
-class LambdaContext:
-    """The parts of the Lambda context that Powertools reads."""
-
-    function_name: str = "cloudshelf-security"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:cloudshelf-security"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-@dataclass
-class Reply:
-    """A handler's answer, decoded."""
-
-    status: int
-    body: Any
-    headers: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Functions:
