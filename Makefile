@@ -18,7 +18,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Debian packages the tests use: Chromium for the browser tests, PostgreSQL's server binaries for phase 2.
 SYSTEM_STAMP := .cloudshelf/.system-packages
 
-.PHONY: help dev seed test test-fast e2e system-packages lint format validate build bench audit deploy-frontend openapi events clean
+.PHONY: help dev seed test test-fast e2e soak system-packages lint format validate build bench audit deploy-frontend openapi events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,14 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(SYS
 
 test-fast: $(VENV)/.installed $(SYSTEM_STAMP) ## unit and handler tests only
 	$(PY) -m pytest -p no:cacheprovider tests/unit tests/integration -m "not slow"
+
+# The store-history checker (tests/histories, docs/testing.md) for longer than `make test` runs it:
+# HISTORIES per stage, SOAK_SECONDS per stage (no new history starts after that); SEED replays one.
+HISTORIES ?= 25
+SOAK_SECONDS ?= 300
+soak: $(VENV)/.installed $(SYSTEM_STAMP) ## concurrent shopper/admin histories with faults, longer (HISTORIES=25 SOAK_SECONDS=300 per stage, SEED=n)
+	CLOUDSHELF_HISTORIES=$(HISTORIES) CLOUDSHELF_HISTORY_SECONDS=$(SOAK_SECONDS) CLOUDSHELF_HISTORY_SEED=$(SEED) \
+		$(PY) -m pytest -p no:cacheprovider -s tests/histories
 
 e2e: $(VENV)/.installed $(SYSTEM_STAMP) ## the storefront in a real browser (Playwright + Debian chromium)
 	CLOUDSHELF_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:cacheprovider tests/e2e

@@ -73,8 +73,9 @@ class LocalPostgres:
     def start(self) -> LocalPostgres:
         """initdb, start, create the role and database; returns self."""
         host_auth = "scram-sha-256" if self.password_auth else "trust"
+        # UTF-8 like RDS, whatever this machine's locale: search folds non-ASCII text in SQL.
         self._run(find_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
-                  f"--auth-host={host_auth}", "-E", "UTF8", "--no-sync")  # fmt: skip
+                  f"--auth-host={host_auth}", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")  # fmt: skip
         self.restart()
         self._admin(f"CREATE ROLE {self.user} LOGIN")
         self._admin(f"CREATE DATABASE {self.database} OWNER {self.user}")

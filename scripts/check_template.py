@@ -122,24 +122,26 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         # dual-write / postgres-read: a failed copy to PostgreSQL is recorded for repair
         # (cloudshelf.migration.journal.record_repair: PutItem only; reading and clearing
         # repairs is MigrationFunction's job).
-        "MigrationTable": {"PutItem"},
+        "MigrationTable": {"PutItem", "DeleteItem"},
     },
     # No MigrationTable: carts only read the catalog (pricing), never copy anything.
     "CartsFunction": {
         "CartsTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
         "BooksTable": {"GetItem", "BatchGetItem"},
+        # settling a checkout claim left by a dead request: does its order exist?
+        "OrdersTable": {"GetItem"},
     },
     "UsersFunction": {
         "UsersTable": {"GetItem", "PutItem", "UpdateItem"},
-        "MigrationTable": {"PutItem"},
+        "MigrationTable": {"PutItem", "DeleteItem"},
     },
     "OrdersFunction": {
         "OrdersTable": {"GetItem", "PutItem", "Query"},
         "BooksTable": {"GetItem", "BatchGetItem", "UpdateItem", "ConditionCheckItem"},
-        "CartsTable": {"GetItem", "DeleteItem", "ConditionCheckItem"},
+        "CartsTable": {"GetItem", "UpdateItem"},
         "IdempotencyTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
         # repairs of orders, and of books whose new stock could not be copied after checkout
-        "MigrationTable": {"PutItem"},
+        "MigrationTable": {"PutItem", "DeleteItem"},
     },
     # backfill/verify scan the sources; reconcile --source postgres writes them back
     "MigrationFunction": {

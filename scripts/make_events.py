@@ -75,6 +75,8 @@ def build(name: str, method: str, resource: str, public: bool) -> dict[str, Any]
         headers["Authorization"] = ["Bearer eyJraWQiOiJ...the-id-token...signature"]
     if name == "PlaceOrder":
         headers["Idempotency-Key"] = ["3f0f6c1e-8d9a-4b7e-9c1d-2a3b4c5d6e7f"]
+    if name == "ReplaceBook":  # the version the admin read (GET sent it as the ETag); or "version" in the body
+        headers["If-Match"] = ['"1"']
     claims = None if public else (ADMIN if method in ("POST", "PUT", "DELETE") and "books" in resource else SHOPPER)
     event = proxy_event(
         method,

@@ -115,9 +115,26 @@ export const books = {
   get: (bookId) => api(`/books/${encodeURIComponent(bookId)}`),
   categories: () => api('/categories'),
   create: (body) => api('/books', { method: 'POST', body, auth: true }),
-  replace: (bookId, body) => api(`/books/${encodeURIComponent(bookId)}`, { method: 'PUT', body, auth: true }),
-  remove: (bookId) => api(`/books/${encodeURIComponent(bookId)}`, { method: 'DELETE', auth: true }),
+  // Book writes are optimistic: `version` is the one the admin read (every Book carries it; GET
+  // also sends it as the ETag). A book changed meanwhile (a sale, another admin) is refused with
+  // 412 VERSION_CONFLICT and the current book in `error.details.current`; nothing is written.
+  replace: (bookId, body, version) => api(`/books/${encodeURIComponent(bookId)}`, {
+    method: 'PUT', body, auth: true, headers: ifMatch(version),
+  }),
+  remove: (bookId, version) => api(`/books/${encodeURIComponent(bookId)}`, {
+    method: 'DELETE', auth: true, headers: version === undefined ? {} : ifMatch(version),
+  }),
 };
+
+/** The If-Match header naming a version (a strong ETag, as the API sends it). */
+export function ifMatch(version) {
+  return { 'If-Match': `"${version}"` };
+}
+
+/** The current record of a VERSION_CONFLICT (409/412), or null for any other error. */
+export function conflictCurrent(error) {
+  return error instanceof ApiError && error.code === 'VERSION_CONFLICT' ? error.details?.current || null : null;
+}
 
 export const orders = {
   place: (idempotencyKey, body) => api('/orders', {

@@ -57,9 +57,10 @@ export function emptyState(title, text, action = null) {
 }
 
 export function notice(kind, ...content) {
-  const role = kind === 'error' ? 'alert' : 'status';
+  const urgent = kind === 'error' || kind === 'warning';
+  const role = urgent ? 'alert' : 'status';
   return h('div', { class: `notice notice-${kind}`, role },
-    icon(kind === 'error' ? 'alert' : kind === 'success' ? 'check' : 'info'),
+    icon(urgent ? 'alert' : kind === 'success' ? 'check' : 'info'),
     h('div', { class: 'notice-body' }, ...content));
 }
 

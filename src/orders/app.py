@@ -11,7 +11,9 @@ from cloudshelf.api.deps import Orders
 from cloudshelf.api.idempotency import IDEMPOTENCY_KEY_PATTERN, place_order, register_idempotency_errors
 from cloudshelf.api.resolver import create_app, lambda_entry, new_router
 from cloudshelf.api.responses import SIGNED_IN, errors, ok
+from cloudshelf.cursor import MAX_CURSOR_LENGTH
 from cloudshelf.domain import orders
+from cloudshelf.models.common import LINE_PATTERN
 from cloudshelf.models.orders import CheckoutInput, Order, OrderPage
 
 router = new_router()
@@ -40,7 +42,7 @@ def list_orders(
     caller: CurrentCaller,
     repo: Orders,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, pattern=LINE_PATTERN)] = None,
 ) -> OrderPage:
     return orders.list_orders(caller.user_id, limit, cursor, repo)
 

@@ -75,6 +75,11 @@ def book_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def if_match(book: dict[str, Any]) -> dict[str, str]:
+    """The precondition of a write by someone who read ``book``: ``If-Match`` with its version (its ETag)."""
+    return {"If-Match": f'"{book["version"]}"'}
+
+
 def error_code(response: requests.Response) -> str:
     """The ``error.code`` of an error answer, asserting the API's one error shape."""
     body = response.json()

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from contract_support import Api, User, book_body, error_code
+from contract_support import Api, User, book_body, error_code, if_match
 
 
 def test_a_new_cart_is_empty(api: Api, shopper_a: User) -> None:
@@ -65,7 +65,7 @@ def test_cart_prices_follow_the_catalog(
     api.put(f"/cart/items/{book['bookId']}", shopper_a.token, json={"quantity": 2})
     # When the admin changes its price to 11.25
     body = book_body(title=book["title"], category=book["category"], price="11.25", stock=10)
-    assert api.put(f"/books/{book['bookId']}", admin.token, json=body).status_code == 200
+    assert api.put(f"/books/{book['bookId']}", admin.token, json=body, headers=if_match(book)).status_code == 200
     # Then the cart is priced at the new price
     cart = api.get("/cart", shopper_a.token).json()
     assert (cart["items"][0]["unitPrice"], cart["total"]) == ("11.25", "22.50")

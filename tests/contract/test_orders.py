@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from contract_support import Api, User, book_body, error_code, idempotency_key
+from contract_support import Api, User, book_body, error_code, idempotency_key, if_match
 
 
 def checkout(api: Api, user: User, key: str | None = None, **kwargs: Any) -> Any:
@@ -61,7 +61,7 @@ def test_out_of_stock_checkout_names_the_books_and_changes_nothing(
     api.put(f"/cart/items/{short['bookId']}", shopper_a.token, json={"quantity": 3})
     api.put(f"/cart/items/{fine['bookId']}", shopper_a.token, json={"quantity": 1})
     body = book_body(title=short["title"], category=short["category"], stock=2)
-    assert api.put(f"/books/{short['bookId']}", admin.token, json=body).status_code == 200
+    assert api.put(f"/books/{short['bookId']}", admin.token, json=body, headers=if_match(short)).status_code == 200
     # When the shopper checks out
     response = checkout(api, shopper_a)
     # Then 409 OUT_OF_STOCK names book A with 2 available

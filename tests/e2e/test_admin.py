@@ -140,3 +140,74 @@ def test_admin_edits_then_deletes_a_book(page: Page, admin, make_book, sign_in, 
     expect(page.get_by_text("was deleted.")).to_be_visible()
     expect(page.get_by_role("row", name=book["title"])).to_have_count(0)
     assert api.call("GET", f"/books/{book['bookId']}").status_code == 404
+
+
+@pytest.mark.allow_console_errors(r"status of 412")
+def test_an_admin_save_never_undoes_a_sale_it_did_not_see(
+    page: Page, admin, make_book, make_user, sign_in, api
+) -> None:
+    # Given a book with 5 copies, opened in the admin's edit form
+    book = make_book(title=f"The Tiem Machine {uuid.uuid4().hex[:6]}", stock=5)
+    sign_in(page, admin, f"#/admin/books/{book['bookId']}")
+    expect(page.get_by_role("heading", name=f"Edit “{book['title']}”")).to_be_visible()
+    expect(page.get_by_label("Stock")).to_have_value("5")
+
+    # And meanwhile a shopper buys 3 copies (through the API)
+    shopper = make_user()
+    api.ok("PUT", f"/cart/items/{book['bookId']}", shopper.token, json={"quantity": 3})
+    api.ok("POST", "/orders", shopper.token, headers={"Idempotency-Key": f"e2e-{uuid.uuid4().hex}"})
+    assert api.ok("GET", f"/books/{book['bookId']}")["stock"] == 2
+
+    # When the admin fixes the typo in the title and saves the form they opened
+    fixed = book["title"].replace("Tiem", "Time")
+    page.get_by_label("Title", exact=True).fill(fixed)
+    page.get_by_role("button", name="Save changes").click()
+
+    # Then the conflict is shown with the current stock, and nothing was saved
+    alert = page.get_by_role("alert").filter(has_text="changed meanwhile")
+    expect(alert).to_contain_text("This book was changed meanwhile (stock now 2), so your changes were not saved.")
+    expect(alert).to_contain_text("Changed by someone else: Stock.")
+    expect(alert).to_be_focused()
+    stored = api.ok("GET", f"/books/{book['bookId']}")
+    assert (stored["stock"], stored["title"]) == (2, book["title"])
+    # And the form shows the current stock (noted next to the field) and keeps the admin's own edit
+    expect(page.get_by_label("Stock")).to_have_value("2")
+    expect(page.locator("[data-field='stock'] .field-note")).to_contain_text("Changed meanwhile: now “2” (was “5”).")
+    expect(page.get_by_label("Title", exact=True)).to_have_value(fixed)
+
+    # When they save again / Then the fix is saved and the sale kept: 2 copies, never 5
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text(f"“{fixed}” is saved.")).to_be_visible()
+    saved = api.ok("GET", f"/books/{book['bookId']}")
+    assert (saved["title"], saved["stock"], saved["version"]) == (fixed, 2, stored["version"] + 1)
+
+
+@pytest.mark.allow_console_errors(r"status of 412")
+def test_a_stale_stock_update_from_the_catalog_table_is_refused(
+    page: Page, admin, make_book, make_user, sign_in, api
+) -> None:
+    # Given the catalog table showing a book with 5 copies
+    book = make_book(stock=5)
+    sign_in(page, admin, f"#/admin?q={book['title'].split()[-1]}")
+    row = page.get_by_role("row", name=book["title"])
+    expect(row.get_by_label(f"Stock of {book['title']}")).to_have_value("5")
+
+    # And meanwhile a shopper buys 3 copies
+    shopper = make_user()
+    api.ok("PUT", f"/cart/items/{book['bookId']}", shopper.token, json={"quantity": 3})
+    api.ok("POST", "/orders", shopper.token, headers={"Idempotency-Key": f"e2e-{uuid.uuid4().hex}"})
+
+    # When the admin sets the stock to 10 from the (stale) table
+    row.get_by_label(f"Stock of {book['title']}").fill("10")
+    row.get_by_role("button", name="Update").click()
+
+    # Then it is refused, the current stock is shown, and the sale stands
+    expect(row.get_by_text("Not saved: changed meanwhile, stock is now 2 (you entered 10)")).to_be_visible()
+    expect(row.get_by_label(f"Stock of {book['title']}")).to_have_value("2")
+    assert api.ok("GET", f"/books/{book['bookId']}")["stock"] == 2
+
+    # When they enter 10 again on the current values / Then it is saved
+    row.get_by_label(f"Stock of {book['title']}").fill("10")
+    row.get_by_role("button", name="Update").click()
+    expect(row.get_by_text("Saved", exact=True)).to_be_visible()
+    assert api.ok("GET", f"/books/{book['bookId']}")["stock"] == 10

@@ -88,7 +88,7 @@ def truncate(dsn: str) -> None:
     conn = psycopg2.connect(dsn)
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("TRUNCATE books, users, orders, order_items")
+            cur.execute("TRUNCATE books, users, orders, order_items, checkout_claims")
     finally:
         conn.close()
 

@@ -125,7 +125,7 @@ def test_cors_comes_from_the_template() -> None:
     headers = cors_headers("http://127.0.0.1:4000")
     # Then the origin is substituted and the quotes are gone
     assert headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:4000"
-    assert headers["Access-Control-Allow-Headers"] == "Content-Type,Authorization,Idempotency-Key"
+    assert headers["Access-Control-Allow-Headers"] == "Content-Type,Authorization,Idempotency-Key,If-Match"
 
 
 def test_claims_are_strings_as_the_rest_authorizer_passes_them() -> None:

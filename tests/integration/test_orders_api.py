@@ -62,7 +62,14 @@ def test_short_stock_changes_nothing(
     invoke("PutCartItem", claims=shopper, bookId=scarce["bookId"], body={"quantity": 3})
     # Given the scarce book's stock drops below the cart's quantity after it was added
     fields = {k: scarce[k] for k in ("title", "author", "category", "price", "description", "isbn")}
-    invoke("ReplaceBook", claims=admin, bookId=scarce["bookId"], body={**fields, "stock": 1})
+    restocked = invoke(
+        "ReplaceBook",
+        claims=admin,
+        bookId=scarce["bookId"],
+        body={**fields, "stock": 1},
+        headers={"If-Match": [f'"{scarce["version"]}"']},
+    )
+    assert restocked.status == 200, restocked.body
     # When checking out
     reply = invoke("PlaceOrder", claims=shopper, body=None, headers=key())
     # Then 409 naming the short book with what is left, and nothing changed anywhere

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -100,7 +101,7 @@ def test_checkout_refuses_a_stale_cart_or_price_and_changes_nothing(
             currency="USD",
             createdAt=utcnow(),
         )  # type: ignore[arg-type]
-        factory.checkout_repository().place_order(draft, cart)
+        factory.checkout_repository().place_order(draft, cart, token_hex(8))
 
     # Given a cart version that is no longer current / When placed / Then CartChanged
     stale = stored.model_copy(update={"version": stored.version - 1})
@@ -115,5 +116,5 @@ def test_checkout_refuses_a_stale_cart_or_price_and_changes_nothing(
     current = books.get(book["bookId"])
     assert current is not None
     assert current.stock == 5
-    assert carts.get(shopper["sub"]) is not None
+    assert carts.get(shopper["sub"]) == stored
     assert factory.order_repository().list_page(shopper["sub"], 10, None).items == []

@@ -150,19 +150,23 @@ def test_each_function_gets_exactly_its_dynamodb_actions(template: dict[str, Any
                 "BatchWriteItem",
                 "ConditionCheckItem",
             },
-            "MigrationTable": {"PutItem"},
+            "MigrationTable": {"PutItem", "DeleteItem"},
         },
         "CartsFunction": {
             "CartsTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
             "BooksTable": {"GetItem", "BatchGetItem"},
+            "OrdersTable": {"GetItem"},
         },
-        "UsersFunction": {"UsersTable": {"GetItem", "PutItem", "UpdateItem"}, "MigrationTable": {"PutItem"}},
+        "UsersFunction": {
+            "UsersTable": {"GetItem", "PutItem", "UpdateItem"},
+            "MigrationTable": {"PutItem", "DeleteItem"},
+        },
         "OrdersFunction": {
             "OrdersTable": {"GetItem", "PutItem", "Query"},
             "BooksTable": {"GetItem", "BatchGetItem", "UpdateItem", "ConditionCheckItem"},
-            "CartsTable": {"GetItem", "DeleteItem", "ConditionCheckItem"},
+            "CartsTable": {"GetItem", "UpdateItem"},
             "IdempotencyTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
-            "MigrationTable": {"PutItem"},
+            "MigrationTable": {"PutItem", "DeleteItem"},
         },
         "MigrateFunction": {},
         "MigrationFunction": {

@@ -61,7 +61,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/books/{bookId}"): Expect(200, 200, 200, 200),
     ("GET", "/categories"): Expect(200, 200, 200, 200),
     ("POST", "/books"): Expect(401, 403, 403, 201, body=lambda w: book_body()),
-    ("PUT", "/books/{bookId}"): Expect(401, 403, 403, 200, body=lambda w: book_body(title="Replaced by the matrix")),
+    ("PUT", "/books/{bookId}"): Expect(
+        401, 403, 403, 200, body=lambda w: book_body(title="Replaced by the matrix", version=w.target_book["version"])
+    ),
     ("DELETE", "/books/{bookId}"): Expect(401, 403, 403, 204),
     ("GET", "/cart"): Expect(401, 200, 200, 200, own_data=True),
     ("PUT", "/cart/items/{bookId}"): Expect(401, 200, 200, 200, own_data=True, body=lambda w: {"quantity": 1}),

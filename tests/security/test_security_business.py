@@ -72,10 +72,16 @@ def test_client_sent_prices_totals_users_and_stock_are_refused(
 
 def test_admins_cannot_set_server_owned_book_fields(api: Api, admin: User, new_book: Callable[..., Any]) -> None:
     book = new_book()
+    current = {"If-Match": f'"{book["version"]}"'}
     for extra in ({"bookId": "my-own-id"}, {"createdAt": "2000-01-01T00:00:00Z"}, {"version": 99}):
         # When the admin sends fields the server owns / Then 422, and the book is unchanged
         assert api.post("/books", admin.token, json=book_body(**extra)).status_code == 422, extra
-        assert api.put(f"/books/{book['bookId']}", admin.token, json=book_body(**extra)).status_code == 422
+        if "version" not in extra:
+            replaced = api.put(f"/books/{book['bookId']}", admin.token, json=book_body(**extra), headers=current)
+            assert replaced.status_code == 422, extra
+    # And a replacement's version only names the version it replaces: one that isn't current is refused
+    stale = api.put(f"/books/{book['bookId']}", admin.token, json=book_body(version=99))
+    assert (stale.status_code, error_code(stale)) == (409, "VERSION_CONFLICT")
     assert api.get(f"/books/{book['bookId']}").json() == book
     assert api.get("/books/my-own-id").status_code == 404
 
@@ -177,7 +183,10 @@ def test_checkout_charges_the_price_of_the_moment_not_the_one_in_the_cart(
     book = new_book(price="20.00", stock=10)
     api.put(f"/cart/items/{book['bookId']}", shopper_a.token, json={"quantity": 2})
     changed = {**book_body(), **{k: book[k] for k in ("title", "author", "category", "isbn")}, "price": "15.00"}
-    assert api.put(f"/books/{book['bookId']}", admin.token, json={**changed, "stock": 10}).status_code == 200
+    repriced = api.put(
+        f"/books/{book['bookId']}", admin.token, json={**changed, "stock": 10, "version": book["version"]}
+    )
+    assert repriced.status_code == 200, repriced.text
     # When A checks out / Then the order is at the current server price
     order = api.post("/orders", shopper_a.token, headers={"Idempotency-Key": idempotency_key()}).json()
     assert (order["items"][0]["unitPrice"], order["total"]) == ("15.00", "30.00")

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from secrets import token_hex
 
 import boto3
 import pytest
@@ -102,11 +103,14 @@ def test_order_totals_are_exact_through_the_domain_and_the_store(
         priced = carts.view_cart(user, cart_store, books, RULES)
         order = orders.checkout(
             user,
+            token_hex(8),
             note=None,
-            currency="USD",
+            expected_total=None,
+            rules=RULES,
             attempts=3,
             carts=cart_store,
             books=books,
+            orders=order_store,
             checkout_repo=factory.checkout_repository(),
         )
         stored = orders.get_order(user, order.orderId, order_store)

@@ -1,8 +1,13 @@
 // Admin pages (group "admin" only; the API refuses everyone else anyway): the catalog with
 // stock changes and deletion, and the create / edit form with server-side validation
 // errors shown next to their fields.
+//
+// Book writes are optimistic: every save and delete names the version the page read
+// (If-Match). When the book changed meanwhile (a sale, another admin) the API refuses with
+// VERSION_CONFLICT and the current book; the page then shows the current values and says
+// what changed, and nothing is saved until the admin saves again.
 
-import { ApiError, books, errorMessage } from '../api.js';
+import { ApiError, books, conflictCurrent, errorMessage } from '../api.js';
 import { currentUser } from '../auth.js';
 import {
   bookHref, clearFieldErrors, cover, errorPanelFor, field, notice, setBusy, showFormError, showValidationErrors,
@@ -12,6 +17,18 @@ import { money } from '../format.js';
 import { navigate } from '../router.js';
 
 const PAGE_SIZE = 25;
+
+/** The fields of the edit form, in the API's names, with their labels. */
+const EDITABLE = {
+  title: 'Title', author: 'Author', category: 'Category', isbn: 'ISBN', price: 'Price', stock: 'Stock',
+  description: 'Description', imageUrl: 'Cover image URL',
+};
+
+/** A book's field as the form shows it. */
+function shown(book, name) {
+  const value = book ? book[name] : undefined;
+  return value === undefined || value === null ? '' : String(value);
+}
 
 /** What PUT /books/{id} needs: every field an admin owns (server-owned ones are left out). */
 function bookInput(book, changes = {}) {
@@ -73,7 +90,7 @@ function stockForm(book, onSaved) {
     status.className = 'small';
     setBusy(save, true, 'Saving…');
     try {
-      const saved = await books.replace(book.bookId, bookInput(book, { stock }));
+      const saved = await books.replace(book.bookId, bookInput(book, { stock }), book.version);
       Object.assign(book, saved);
       input.value = String(saved.stock);
       status.textContent = 'Saved';
@@ -81,6 +98,16 @@ function stockForm(book, onSaved) {
       onSaved(saved);
     } catch (error) {
       status.classList.add('error-text');
+      const current = conflictCurrent(error);
+      if (current) {
+        // Changed since this table was read (most often a sale): nothing was saved. Show the
+        // stock as it is now and let the admin decide again; their number is in the message.
+        Object.assign(book, current);
+        input.value = String(current.stock);
+        status.textContent = `Not saved: changed meanwhile, stock is now ${current.stock} (you entered ${raw}). Check and update again.`;
+        input.focus();
+        return;
+      }
       const detail = error instanceof ApiError && error.status === 422 && Array.isArray(error.details)
         ? error.details[0]?.msg : null;
       status.textContent = detail || errorMessage(error);
@@ -130,7 +157,7 @@ export async function adminListView(ctx, view) {
       if (!(await confirmDelete(book.title))) return;
       setBusy(del, true, 'Deleting…');
       try {
-        await books.remove(book.bookId);
+        await books.remove(book.bookId, book.version);
         const next = row.nextElementSibling || row.previousElementSibling;
         row.remove();
         toast(`“${book.title}” was deleted.`, { kind: 'success' });
@@ -138,6 +165,16 @@ export async function adminListView(ctx, view) {
         (next?.querySelector('a') || view.querySelector('h1')).focus();
       } catch (error) {
         setBusy(del, false);
+        const current = conflictCurrent(error);
+        if (current) {
+          // Changed since the admin confirmed (a sale, another admin): not deleted. Show the
+          // book as it is now; deleting it is one more click if they still want to.
+          const fresh = rowFor(current);
+          row.replaceWith(fresh);
+          fresh.querySelector('.button-danger-ghost')?.focus();
+          toast(`“${current.title}” was changed meanwhile (stock now ${current.stock}), so it was not deleted. Check it and delete again if you still want to.`, { kind: 'error' });
+          return;
+        }
         toast(`Could not delete “${book.title}”: ${errorMessage(error)}`, { kind: 'error' });
       }
     });
@@ -236,9 +273,58 @@ export async function adminEditView(ctx, view) {
       save,
       h('a', { class: 'button button-ghost', href: '#/admin' }, 'Cancel')));
 
+  // What each field showed when the book was (last) loaded: a field whose value differs is the admin's edit.
+  const loaded = {};
+  for (const name of Object.keys(EDITABLE)) loaded[name] = form.elements.namedItem(name).value;
+
+  /**
+   * The book changed since the form was loaded (a sale, another admin) and nothing was saved.
+   * A careful admin's merge: every field someone else changed now shows its current value; the
+   * admin's own edits stay where nobody else changed the field; where both changed it, the
+   * current value is in the field and the admin's value is shown next to it to enter again.
+   * The form then stands for the current version: saving again is the admin's decision.
+   */
+  const showConflict = (current) => {
+    const theirs = [];
+    const both = [];
+    for (const [name, label] of Object.entries(EDITABLE)) {
+      const input = form.elements.namedItem(name);
+      const before = shown(book, name);
+      const now = shown(current, name);
+      if (now === before) continue;
+      const mine = input.value;
+      const edited = mine !== loaded[name] && mine !== now;
+      input.value = now;
+      loaded[name] = input.value;
+      const brief = (text) => (text.length > 80 ? `${text.slice(0, 80)}…` : text);
+      const note = h('p', { class: 'field-note', id: `${input.id}-conflict` },
+        `Changed meanwhile: now “${brief(now)}” (was “${brief(before)}”).`,
+        edited ? ` You had entered “${brief(mine)}”: enter it again if it should still apply.` : '');
+      input.closest('.field')?.append(note);
+      input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby') || ''} ${note.id}`.trim());
+      (edited ? both : theirs).push(label);
+    }
+    book = current;
+    const summary = notice('warning',
+      h('p', null, h('strong', null, `This book was changed meanwhile (stock now ${current.stock}), so your changes were not saved.`)),
+      h('p', null, 'The form now shows the current values, with your own edits kept where nobody else changed the field. Check it and save again.'),
+      theirs.length ? h('p', null, `Changed by someone else: ${theirs.join(', ')}.`) : null,
+      both.length ? h('p', null, `Changed by you and by someone else (the current value is in the form, yours next to it): ${both.join(', ')}.`) : null);
+    summary.classList.add('form-error');
+    summary.setAttribute('tabindex', '-1');
+    form.prepend(summary);
+    summary.focus();
+  };
+
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearFieldErrors(form);
+    form.querySelectorAll('.field-note').forEach((note) => {
+      const input = note.closest('.field')?.querySelector('input, textarea');
+      const ids = (input?.getAttribute('aria-describedby') || '').split(' ').filter((id) => id && id !== note.id);
+      input?.setAttribute('aria-describedby', ids.join(' '));
+      note.remove();
+    });
     const get = (name) => form.elements.namedItem(name).value.trim();
     const stockText = get('stock');
     const body = {
@@ -254,12 +340,15 @@ export async function adminEditView(ctx, view) {
     };
     setBusy(save, true, 'Saving…');
     try {
-      const saved = creating ? await books.create(body) : await books.replace(book.bookId, body);
+      const saved = creating ? await books.create(body) : await books.replace(book.bookId, body, book.version);
       toast(creating ? `“${saved.title}” is now in the catalog.` : `“${saved.title}” is saved.`,
         { kind: 'success', link: { href: bookHref(saved.bookId), text: 'View in store' } });
       navigate('#/admin');
     } catch (error) {
-      if (error instanceof ApiError && error.status === 422) {
+      const current = conflictCurrent(error);
+      if (current) {
+        showConflict(current);
+      } else if (error instanceof ApiError && error.status === 422) {
         showValidationErrors(form, error.details, 'The book was not saved. Please correct the highlighted fields.');
       } else if (!(error instanceof ApiError && error.status === 401)) {
         showFormError(form, errorMessage(error));

@@ -29,15 +29,21 @@ export async function cartView(ctx, view) {
       parts.push(notice('info', h('p', null, h('strong', null, 'Your previous cart expired. '),
         'Carts are kept for a while after their last change; that one was emptied. The books are still in the catalog.')));
     }
-    if (!items.length) {
+    const gone = cart?.unavailable || [];
+    if (cart?.checkoutPending) {
+      parts.push(notice('info', h('p', null, h('strong', null, 'A checkout of this cart is being completed. '),
+        'The cart can’t change until it is. ', h('a', { href: '#/orders' }, 'See your orders'),
+        ' or ', h('a', { href: '#/checkout' }, 'finish the checkout'), '.')));
+    }
+    if (!items.length && !gone.length) {
       parts.push(emptyState('Your cart is empty.', 'Find something to read and add it here.',
         h('a', { class: 'button button-primary', href: '#/' }, 'Browse books')));
       body.replaceChildren(...parts);
       return;
     }
     const list = h('ul', { class: 'cart-lines', 'aria-label': 'Books in your cart' },
-      items.map((line) => lineItem(line)));
-    const blocked = items.some((line) => lineProblem(line));
+      items.map((line) => lineItem(line)), gone.map((line) => unavailableItem(line)));
+    const blocked = items.some((line) => lineProblem(line)) || gone.length > 0;
     const count = items.reduce((sum, line) => sum + line.quantity, 0);
     const summary = h('aside', { class: 'cart-summary', 'aria-labelledby': 'summary-title' },
       h('h2', { id: 'summary-title' }, 'Summary'),
@@ -45,7 +51,9 @@ export async function cartView(ctx, view) {
         h('dt', null, `Items (${count})`), h('dd', null, money(cart.total, cart.currency)),
         h('dt', { class: 'grand' }, 'Total'), h('dd', { class: 'grand', dataset: { cartTotal: '' } }, money(cart.total, cart.currency))),
       blocked
-        ? h('p', { class: 'error-text' }, 'Some books are short of stock. Adjust them to check out.')
+        ? h('p', { class: 'error-text' }, gone.length
+          ? 'Some books are no longer sold. Remove them to check out.'
+          : 'Some books are short of stock. Adjust them to check out.')
         : null,
       blocked
         ? h('span', { class: 'button button-primary button-block', 'aria-disabled': 'true' }, 'Checkout')
@@ -58,6 +66,37 @@ export async function cartView(ctx, view) {
       const control = body.querySelector(`[data-quantity-for="${CSS.escape(focusBookId)}"]`);
       (control || heading).focus();
     }
+  }
+
+  /** A book removed from the catalog since it was added: shown, not charged, one click to remove. */
+  function unavailableItem(line) {
+    const name = line.title || 'A book';
+    const remove = h('button', { type: 'button', class: 'button button-primary button-small', 'aria-label': `Remove ${name} from the cart` },
+      icon('trash'), 'Remove');
+    const error = h('p', { class: 'error-text', role: 'alert', hidden: true });
+    const row = h('li', { class: 'cart-line cart-line-unavailable', dataset: { bookId: line.bookId, unavailable: '' } },
+      h('div', { class: 'cart-line-info' },
+        h('h3', { class: 'cart-line-title' }, name),
+        h('p', { class: 'warning-text' }, `No longer available (${plural(line.quantity, 'copy', 'copies')} in your cart). It is not in your total.`),
+        error),
+      h('div', { class: 'cart-line-controls' }, remove));
+    remove.addEventListener('click', async () => {
+      remove.disabled = true;
+      error.hidden = true;
+      try {
+        await removeLine(line.bookId);
+        announce(`${name} removed from the cart.`);
+        render();
+        heading.focus();
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 401)) {
+          error.textContent = errorMessage(err);
+          error.hidden = false;
+        }
+        remove.disabled = false;
+      }
+    });
+    return row;
   }
 
   function lineItem(line) {

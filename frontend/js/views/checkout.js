@@ -18,11 +18,14 @@ function newKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** What the attempt is about: the cart's lines and the note (the key is only reused for the same). */
+/** What the attempt is about: the cart's lines, the total agreed to and the note (the key is only reused for the same). */
 function fingerprint(cart, note) {
   const lines = (cart?.items || []).map((l) => `${l.bookId}:${l.quantity}`).sort().join(',');
-  return `${lines}|${note}`;
+  return `${lines}|${cart?.total}|${note}`;
 }
+
+// Shown once at the top of the review page after it was rebuilt (e.g. prices changed).
+let flash = null;
 
 function loadAttempt() {
   try {
@@ -43,13 +46,15 @@ function storeAttempt(attempt) {
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
-/** POST /orders with the attempt's key; waits and retries while the same key is still in flight. */
+/** POST /orders with the attempt's key and the total the shopper agreed to; waits and retries
+ * while the same key (or another tab's checkout of this cart) is still in flight. */
 async function submit(attempt) {
+  const body = { ...(attempt.note ? { note: attempt.note } : {}), ...(attempt.expectedTotal ? { expectedTotal: attempt.expectedTotal } : {}) };
   for (let tries = 0; ; tries += 1) {
     try {
-      return await orders.place(attempt.key, attempt.note ? { note: attempt.note } : {});
+      return await orders.place(attempt.key, body);
     } catch (error) {
-      const inProgress = error instanceof ApiError && error.code === 'IDEMPOTENCY_IN_PROGRESS';
+      const inProgress = error instanceof ApiError && ['IDEMPOTENCY_IN_PROGRESS', 'CHECKOUT_PENDING'].includes(error.code);
       if (!inProgress || tries >= MAX_IN_PROGRESS_RETRIES) throw error;
       await sleep(Math.min(5, Math.max(1, error.retryAfter || 1)) * 1000);
     }
@@ -69,6 +74,15 @@ function outOfStockMessage(error) {
       h('a', { href: '#/cart' }, 'Update your cart'), ' and place the order again.'));
 }
 
+function unavailableMessage(books) {
+  return notice('error',
+    h('p', null, h('strong', null, books.length === 1
+      ? `“${books[0].title || 'A book in your cart'}” is no longer sold.`
+      : 'Some books in your cart are no longer sold.')),
+    books.length > 1 ? h('ul', { class: 'short-list' }, books.map((b) => h('li', null, b.title || b.bookId))) : null,
+    h('p', null, 'Nothing was ordered. ', h('a', { href: '#/cart' }, 'Remove it from your cart'), ' to check out.'));
+}
+
 export async function checkoutView(ctx, view) {
   ctx.setTitle('Checkout');
   const [, me] = await Promise.all([loadCart(), profile.get().catch(() => null)]);
@@ -81,6 +95,10 @@ export async function checkoutView(ctx, view) {
       h('li', null, 'Confirmation')),
     h('header', { class: 'page-header' }, heading));
 
+  if (flash) {
+    view.append(flash);
+    flash = null;
+  }
   let attempt = loadAttempt();
   const items = cart?.items || [];
 
@@ -104,6 +122,7 @@ export async function checkoutView(ctx, view) {
   }
 
   const alertBox = h('div', { class: 'checkout-alert' });
+  if (cart.unavailable?.length) alertBox.append(unavailableMessage(cart.unavailable));
   const noteInput = h('textarea', { id: 'order-note', name: 'note', rows: 3, maxlength: 500, 'aria-describedby': 'order-note-hint' });
   if (attempt?.note) noteInput.value = attempt.note;
   const count = items.reduce((sum, l) => sum + l.quantity, 0);
@@ -156,7 +175,9 @@ export async function checkoutView(ctx, view) {
     alertBox.replaceChildren();
     const note = noteInput.value.trim();
     const print = fingerprint(currentCart(), note);
-    if (!attempt || attempt.fingerprint !== print) attempt = { key: newKey(), note, fingerprint: print };
+    if (!attempt || attempt.fingerprint !== print) {
+      attempt = { key: newKey(), note, expectedTotal: currentCart()?.total, fingerprint: print };
+    }
     storeAttempt(attempt);
     try {
       const order = await submit(attempt);
@@ -168,14 +189,30 @@ export async function checkoutView(ctx, view) {
       return;
     } catch (error) {
       const code = error instanceof ApiError ? error.code : '';
-      const definitive = ['OUT_OF_STOCK', 'CART_EMPTY', 'VALIDATION_ERROR', 'IDEMPOTENCY_CONFLICT', 'LIMIT_EXCEEDED'].includes(code)
+      const definitive = ['OUT_OF_STOCK', 'CART_EMPTY', 'VALIDATION_ERROR', 'IDEMPOTENCY_CONFLICT', 'LIMIT_EXCEEDED',
+        'PRICE_CHANGED', 'BOOK_UNAVAILABLE'].includes(code)
         || (error instanceof ApiError && error.status === 422);
       if (definitive) {
         storeAttempt(null); // that attempt is over: the next one gets a new key
         attempt = null;
       }
       if (error instanceof ApiError && error.status === 401) return; // the app asks to sign in again
-      if (code === 'OUT_OF_STOCK') {
+      if (code === 'PRICE_CHANGED') {
+        // Nothing was ordered: show the review again with the new prices and say what changed.
+        const { expectedTotal, total, cart: now } = error.details || {};
+        if (now) resetCart(now);
+        flash = notice('error', h('p', null, h('strong', null, 'Prices changed since you reviewed your order. ')),
+          h('p', { dataset: { priceChanged: '' } }, `The total is now ${money(total, now?.currency)} (it was ${money(expectedTotal, now?.currency)}). `,
+            'Nothing was ordered. Review the order and place it again to agree to the new total.'));
+        announce(`Prices changed. The total is now ${money(total, now?.currency)}. Nothing was ordered.`);
+        view.replaceChildren();
+        await checkoutView(ctx, view);
+        return;
+      }
+      if (code === 'BOOK_UNAVAILABLE') {
+        alertBox.replaceChildren(unavailableMessage(error.details?.books || []));
+        announce('Some books are no longer sold. Nothing was ordered.');
+      } else if (code === 'OUT_OF_STOCK') {
         alertBox.replaceChildren(outOfStockMessage(error));
         announce('Not enough stock. Nothing was ordered.');
       } else if (code === 'CART_EMPTY') {

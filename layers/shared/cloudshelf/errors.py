@@ -70,6 +70,44 @@ class OutOfStock(Conflict):
     code = "OUT_OF_STOCK"
 
 
+class BookUnavailable(Conflict):
+    """The cart holds books that are no longer sold. ``details`` names them."""
+
+    code = "BOOK_UNAVAILABLE"
+
+
+class PriceChanged(Conflict):
+    """The cart's total is not the one the shopper agreed to. ``details`` has the current cart."""
+
+    code = "PRICE_CHANGED"
+
+
+class CheckoutPending(Conflict):
+    """A checkout of this cart is being settled; the cart can't change until it is."""
+
+    code = "CHECKOUT_PENDING"
+
+
+class VersionConflict(Conflict):
+    """An optimistic write named a version that is no longer current.
+
+    ``details`` is ``{"current": <the stored record, as JSON>, "expectedVersion": n}``; ``version``
+    is the current version (the API sends it as the ETag).
+    """
+
+    code = "VERSION_CONFLICT"
+
+    def __init__(self, message: str, *, current: dict[str, Any], version: int, expected: int) -> None:
+        super().__init__(message, {"current": current, "expectedVersion": expected})
+        self.version = version
+
+
+class PreconditionRequired(DomainError):
+    """A write that must name the version it replaces (optimistic concurrency) named none."""
+
+    code = "PRECONDITION_REQUIRED"
+
+
 class LimitExceeded(DomainError):
     """A quantity or size limit was exceeded."""
 

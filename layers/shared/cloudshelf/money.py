@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated
 
@@ -9,6 +11,7 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("99999999.99")
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,64}(?:\.[0-9]{1,64})?")
 
 
 def to_money(value: object) -> Decimal:
@@ -19,16 +22,20 @@ def to_money(value: object) -> Decimal:
     """
     if isinstance(value, (bool, float)):
         raise ValueError("money must be a decimal string such as '12.99', not a float")
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value):
+        # Plain notation only: no exponent, NaN, Infinity, underscores or padding ("1e30", "1_000", " 5").
+        raise ValueError("money must be a decimal string such as '12.99'")
     try:
-        amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
-    except InvalidOperation as exc:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:  # ValueError: an int beyond str()'s digit limit
         raise ValueError("money must be a decimal string such as '12.99'") from exc
     if not amount.is_finite():
         raise ValueError("money must be a finite amount")
+    # The range first: quantizing an amount beyond the context's precision raises InvalidOperation (a 500).
+    if abs(amount) > MAX_AMOUNT:
+        raise ValueError(f"money amount is too large (at most {MAX_AMOUNT})")
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_EVEN):
         raise ValueError("money has at most two decimal places")
-    if abs(amount) > MAX_AMOUNT:
-        raise ValueError("money amount is too large")
     return amount.quantize(CENT)
 
 
@@ -41,7 +48,7 @@ Money = Annotated[
     Decimal,
     BeforeValidator(to_money),
     PlainSerializer(format_money, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d{1,8}\.\d{2}$", "examples": ["12.99"]}),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d{1,8}\.\d{2}$", "maxLength": 12, "examples": ["12.99"]}),
 ]
 """A money amount: exact, two places, a string on the wire."""
 
@@ -49,3 +56,15 @@ Money = Annotated[
 def line_total(price: Decimal, quantity: int) -> Decimal:
     """Price times quantity, exact."""
     return (price * quantity).quantize(CENT)
+
+
+def checked_total(amounts: Iterable[Decimal]) -> Decimal:
+    """The sum of ``amounts``; LimitExceeded (never a crash) if it is beyond what money can hold."""
+    from cloudshelf.errors import LimitExceeded
+
+    total = sum(amounts, Decimal("0.00"))
+    if abs(total) > MAX_AMOUNT:
+        raise LimitExceeded(
+            f"the total may be at most {format_money(MAX_AMOUNT)}", {"maxAmount": format_money(MAX_AMOUNT)}
+        )
+    return total.quantize(CENT)

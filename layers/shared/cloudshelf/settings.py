@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     migration_table: str = "cloudshelf-migration"
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     cart_ttl_days: int = Field(default=7, ge=1, le=90)
-    max_cart_lines: int = Field(default=50, ge=1, le=90)
-    max_line_quantity: int = Field(default=20, ge=1, le=1000)
+    # At most what the OpenAPI document states (models.carts.MAX_CART_LINES, MAX_LINE_QUANTITY): less is fine.
+    max_cart_lines: int = Field(default=50, ge=1, le=50)
+    max_line_quantity: int = Field(default=20, ge=1, le=20)
     allowed_origin: str = "http://127.0.0.1:3000"
     max_body_bytes: int = Field(default=65536, ge=1024)
     idempotency_ttl_seconds: int = Field(default=86400, ge=60)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 
 from cloudshelf.domain.caller import Caller
 from cloudshelf.errors import Forbidden, Unauthorized
+from cloudshelf.models.common import without_control_characters
 
 
 def parse_groups(raw: object) -> frozenset[str]:
@@ -26,7 +27,7 @@ def current_caller(request: Request) -> Caller:
     context = request.resolved_event.get("requestContext") or {}
     claims = (context.get("authorizer") or {}).get("claims") or {}
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
+    if not isinstance(sub, str) or not sub or without_control_characters(sub) != sub:
         raise Unauthorized("sign in first")
     return Caller(
         user_id=sub,

@@ -9,8 +9,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.depends import Depends
 
 from cloudshelf.domain.carts import CartRules
+from cloudshelf.domain.ports import (
+    BookRepository,
+    CartRepository,
+    CheckoutRepository,
+    OrderRepository,
+    UserRepository,
+)
 from cloudshelf.repositories import factory
-from cloudshelf.repositories.base import BookRepository, CartRepository, OrderRepository, UserRepository
 from cloudshelf.settings import get_settings
 
 
@@ -29,5 +35,6 @@ def cart_rules() -> CartRules:
 Books = Annotated[BookRepository, Depends(factory.book_repository)]
 Carts = Annotated[CartRepository, Depends(factory.cart_repository)]
 Orders = Annotated[OrderRepository, Depends(factory.order_repository)]
+Checkouts = Annotated[CheckoutRepository, Depends(factory.checkout_repository)]
 Users = Annotated[UserRepository, Depends(factory.user_repository)]
 Rules = Annotated[CartRules, Depends(cart_rules)]

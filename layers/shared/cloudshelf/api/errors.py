@@ -16,11 +16,27 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from cloudshelf import errors
 from cloudshelf.observability import count, logger
 
+
+class PreconditionFailed(errors.VersionConflict):
+    """A VersionConflict of a write whose version came as ``If-Match``: HTTP says 412, not 409.
+
+    Raised by routes (how the version arrived is HTTP's business, not the domain's).
+    """
+
+    def __init__(self, conflict: errors.VersionConflict) -> None:
+        # The same refusal (code, message, details with the current record, version), answered as 412.
+        errors.DomainError.__init__(self, conflict.message, conflict.details)
+        self.version = conflict.version
+
+
+# By type, first match wins: subclasses before their bases.
 _STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.InvalidInput, 400),
     (errors.Unauthorized, 401),
     (errors.Forbidden, 403),
     (errors.NotFound, 404),
+    (PreconditionFailed, 412),
+    (errors.PreconditionRequired, 428),
     (errors.Conflict, 409),
     (errors.LimitExceeded, 422),
     (errors.StoreUnavailable, 503),
@@ -48,6 +64,10 @@ def _domain(exc: errors.DomainError) -> Response[str]:
     if isinstance(exc, errors.OutOfStock):
         count("OrderRejectedOutOfStock")
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.StoreUnavailable) else None
+    if isinstance(exc, errors.CheckoutPending):
+        headers = {"Retry-After": "1"}
+    if isinstance(exc, errors.VersionConflict):  # the current record's version, as GET would send it
+        headers = {"ETag": f'"{exc.version}"'}
     if status >= 500:
         logger.warning("store unavailable", extra={"code": exc.code})
     return error_response(status, exc.code, exc.message, exc.details, headers)

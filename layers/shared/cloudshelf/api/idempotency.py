@@ -20,10 +20,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from cloudshelf.api.deps import cart_rules
 from cloudshelf.api.errors import error_response
 from cloudshelf.domain.caller import Caller
 from cloudshelf.domain.orders import checkout
 from cloudshelf.models.orders import CheckoutInput, Order
+from cloudshelf.money import to_money
 from cloudshelf.observability import count, logger
 from cloudshelf.repositories import factory
 from cloudshelf.repositories.dynamodb.client import dynamodb_client
@@ -53,14 +55,18 @@ def _idempotent_checkout() -> Callable[..., Order]:
         output_serializer=PydanticSerializer(Order),
     )
     def run(request: dict[str, Any]) -> Order:
-        settings = get_settings()
+        body = request["body"]
+        expected = body.get("expectedTotal")
         order = checkout(
             request["userId"],
-            note=request["body"].get("note"),
-            currency=settings.currency,
-            attempts=settings.checkout_attempts,
+            request["key"],
+            note=body.get("note"),
+            expected_total=to_money(expected) if expected is not None else None,
+            rules=cart_rules(),
+            attempts=get_settings().checkout_attempts,
             carts=factory.cart_repository(),
             books=factory.book_repository(),
+            orders=factory.order_repository(),
             checkout_repo=factory.checkout_repository(),
         )
         count("OrderPlaced")

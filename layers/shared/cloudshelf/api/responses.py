@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from pydantic import BaseModel
 
 from cloudshelf.models.common import ErrorResponse
@@ -13,9 +13,11 @@ _DESCRIPTIONS = {
     403: "Not allowed for this caller",
     404: "Not found",
     409: "Conflicts with the current state",
+    412: "If-Match names a version that is no longer current (details.current: the current record; ETag)",
     413: "Body too large",
     415: "The body is not application/json",
     422: "Invalid input",
+    428: "The write must name the version it replaces (If-Match, or version in the body)",
     429: "Too many requests; see Retry-After",
     503: "A store is unavailable; see Retry-After",
 }
@@ -29,19 +31,33 @@ def errors(*codes: int) -> dict[int, OpenAPIResponse]:
     }
 
 
+ETAG: dict[str, OpenAPIResponseHeader] = {
+    "ETag": {
+        "description": 'The version of the record as a strong entity tag, `"<version>"`: send it back as If-Match',
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    }
+}
+
+
 def ok(
-    status: int = 200, description: str = "Success", model: type[BaseModel] | None = None
+    status: int = 200,
+    description: str = "Success",
+    model: type[BaseModel] | None = None,
+    headers: dict[str, OpenAPIResponseHeader] | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """The success response, which Powertools leaves out as soon as a route declares ``responses``.
 
     Its body is the route's return model, or ``model`` for a route that returns ``(model, status)``;
-    a 204 has no body.
+    a 204 has no body. ``headers``: the response headers it documents (e.g. ``ETAG``).
     """
+    response: OpenAPIResponse = {"description": description}
     if status == 204:
-        return {status: {"description": description, "content": {}}}
-    if model is None:
-        return {status: {"description": description}}
-    return {status: {"description": description, "content": {"application/json": {"model": model}}}}
+        response["content"] = {}
+    elif model is not None:
+        response["content"] = {"application/json": {"model": model}}
+    if headers:
+        response["headers"] = headers
+    return {status: response}
 
 
 # 429: API Gateway's stage throttling (and the local gateway's busy functions) can answer any route.

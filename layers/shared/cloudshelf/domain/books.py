@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from cloudshelf.errors import Conflict, NotFound
+from cloudshelf.domain.ports import BookRepository
+from cloudshelf.errors import Conflict, NotFound, PreconditionRequired, VersionConflict
 from cloudshelf.ids import new_book_id
 from cloudshelf.models.books import Book, BookInput, BookPage, CategoryList
 from cloudshelf.models.common import utcnow
-from cloudshelf.repositories.base import BookRepository
 
-REPLACE_ATTEMPTS = 3
+DELETE_ATTEMPTS = 3
 
 
 def list_books(
@@ -36,43 +36,95 @@ def list_categories(repo: BookRepository) -> CategoryList:
 
 
 def create_book(repo: BookRepository, data: BookInput) -> Book:
-    """Add a book with a new id."""
+    """Add a book with a new id, at version 1."""
     now = utcnow()
-    book = Book(bookId=new_book_id(), createdAt=now, updatedAt=now, version=1, **dict(data))
+    book = Book(bookId=new_book_id(), createdAt=now, updatedAt=now, version=1, **data.editable())
     repo.create(book)
     return book
 
 
-def replace_book(repo: BookRepository, book_id: str, data: BookInput) -> Book:
-    """Replace every editable field of a book, keeping its id and creation time.
+def version_conflict(current: Book, expected: int) -> VersionConflict:
+    """The refusal of a write that named ``expected``, carrying the book as it is now."""
+    return VersionConflict(
+        f"the book was changed meanwhile (it is at version {current.version}, not {expected}); "
+        "check the current values and save again",
+        current=current.model_dump(mode="json"),
+        version=current.version,
+        expected=expected,
+    )
 
-    Retries when a checkout changed the stock meanwhile: the admin's values win.
+
+def _current(repo: BookRepository, book_id: str) -> Book:
+    """The book as the source of truth holds it now; NotFound if there is none."""
+    book = repo.get(book_id, consistent=True)
+    if book is None:
+        raise NotFound("no such book", {"bookId": book_id})
+    return book
+
+
+def _changed(repo: BookRepository, book_id: str, expected: int) -> VersionConflict | None:
+    """Why the store refused a write conditional on ``expected``: NotFound (gone), a VersionConflict
+    (changed), or None (still at ``expected``: the store was busy, the caller may retry)."""
+    current = _current(repo, book_id)
+    return version_conflict(current, expected) if current.version != expected else None
+
+
+def replace_book(repo: BookRepository, book_id: str, data: BookInput, expected_version: int | None) -> Book:
+    """Replace every editable field of a book, keeping its id and creation time, if it is still
+    at ``expected_version`` (the version the admin read).
+
+    Optimistic: a sale or another admin's save in between makes the write fail with
+    VersionConflict carrying the current book; nothing is retried over it. The store's write is
+    itself conditional on the version, so a change between this check and the write is caught too.
     """
-    for attempt in range(REPLACE_ATTEMPTS):
-        previous = get_book(repo, book_id)
-        book = Book(
-            bookId=previous.bookId,
-            createdAt=previous.createdAt,
-            updatedAt=utcnow(),
-            version=previous.version + 1,
-            **dict(data),
+    if expected_version is None:
+        raise PreconditionRequired(
+            "say which version of the book you are replacing: If-Match with its ETag, or version in the body",
+            {"bookId": book_id},
         )
+    previous = _current(repo, book_id)
+    if previous.version != expected_version:
+        raise version_conflict(previous, expected_version)
+    book = Book(
+        bookId=previous.bookId,
+        createdAt=previous.createdAt,
+        updatedAt=utcnow(),
+        version=expected_version + 1,
+        **data.editable(),
+    )
+    try:
+        repo.replace(book, previous)
+    except Conflict as exc:
+        changed = _changed(repo, book_id, expected_version)
+        if changed is None:
+            raise
+        raise changed from exc
+    return book
+
+
+def delete_book(repo: BookRepository, book_id: str, expected_version: int | None = None) -> None:
+    """Remove a book. Past orders keep their own copy of its title and price.
+
+    With ``expected_version``, only if the book is still at that version (else VersionConflict
+    with the current book); without, whatever its version (a sale in between is retried over).
+    """
+    if expected_version is not None:
+        book = _current(repo, book_id)
+        if book.version != expected_version:
+            raise version_conflict(book, expected_version)
         try:
-            repo.replace(book, previous)
-            return book
-        except Conflict:
-            if attempt == REPLACE_ATTEMPTS - 1:
+            repo.delete(book)
+        except Conflict as exc:
+            changed = _changed(repo, book_id, expected_version)
+            if changed is None:
                 raise
-    raise AssertionError("unreachable")
-
-
-def delete_book(repo: BookRepository, book_id: str) -> None:
-    """Remove a book. Past orders keep their own copy of its title and price."""
-    for attempt in range(REPLACE_ATTEMPTS):
-        book = get_book(repo, book_id)
+            raise changed from exc
+        return
+    for attempt in range(DELETE_ATTEMPTS):
+        book = _current(repo, book_id)
         try:
             repo.delete(book)
             return
         except Conflict:
-            if attempt == REPLACE_ATTEMPTS - 1:
+            if attempt == DELETE_ATTEMPTS - 1:
                 raise

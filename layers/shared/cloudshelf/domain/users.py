@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cloudshelf.domain.caller import Caller
-from cloudshelf.models.common import utcnow
+from cloudshelf.domain.ports import UserRepository
+from cloudshelf.models.common import utcnow, without_control_characters
 from cloudshelf.models.users import ProfileUpdate, UserProfile
-from cloudshelf.repositories.base import UserRepository
 
 
 def get_profile(caller: Caller, repo: UserRepository) -> UserProfile:
@@ -14,10 +14,10 @@ def get_profile(caller: Caller, repo: UserRepository) -> UserProfile:
     if profile is not None:
         return profile
     now = utcnow()
-    display = caller.name or (caller.email.split("@", 1)[0] if caller.email else "Reader")
-    fresh = UserProfile(
-        userId=caller.user_id, email=caller.email, displayName=display[:80], createdAt=now, updatedAt=now
-    )
+    # Claims are the identity provider's text, not ours: nothing a store can't hold (a NUL) gets in.
+    name, email = without_control_characters(caller.name).strip(), without_control_characters(caller.email)
+    display = name or (email.split("@", 1)[0] if email else "") or "Reader"
+    fresh = UserProfile(userId=caller.user_id, email=email, displayName=display[:80], createdAt=now, updatedAt=now)
     return repo.create(fresh)
 
 

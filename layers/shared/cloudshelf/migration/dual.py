@@ -12,15 +12,15 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cloudshelf.errors import StoreUnavailable
-from cloudshelf.migration.journal import record_repair
+from cloudshelf.domain.ports import Page
+from cloudshelf.errors import DomainError, StoreUnavailable
+from cloudshelf.migration.journal import Intent, clear_intent, record_intent, record_repair
 from cloudshelf.migration.records import Record, Resource, delete_postgres, digest, key_of, upsert_postgres
 from cloudshelf.models.books import Book, CategoryCount
 from cloudshelf.models.carts import StoredCart
 from cloudshelf.models.orders import Order
 from cloudshelf.models.users import UserProfile
 from cloudshelf.observability import count, logger
-from cloudshelf.repositories.base import Page
 from cloudshelf.repositories.dynamodb.books import DynamoBookRepository
 from cloudshelf.repositories.dynamodb.orders import DynamoCheckoutRepository, DynamoOrderRepository
 from cloudshelf.repositories.dynamodb.users import DynamoUserRepository
@@ -64,15 +64,48 @@ class Stage:
             count("ShadowReadMismatch")
             logger.warning("shadow read mismatch", extra={"resource": self.resource, "key": key})
 
-    def mirror_write(self, keys: str | Sequence[str], write: Callable[[Any], None]) -> None:
-        """Apply a write to PostgreSQL; on failure record the key(s) for repair instead of failing."""
+    def through[T](
+        self, keys: Sequence[str], source: Callable[[], T], mirror: Callable[[T], Callable[[Any], None]]
+    ) -> T:
+        """Write the source of truth, then the mirror, with an intent recorded first: a function that
+        stops between the two (or whose mirror write fails) leaves a repair record, never silent drift."""
+        intent = record_intent(self.resource, keys)
+        try:
+            result = source()
+        except StoreUnavailable:
+            raise  # the outcome may be unknown: the intent stays for reconcile
+        except DomainError:
+            self.forget(intent)  # refused: nothing was written
+            raise
+        self.mirror_write(keys, mirror(result), intent)
+        return result
+
+    def mirror_write(
+        self, keys: str | Sequence[str], write: Callable[[Any], None], intent: Intent | None = None
+    ) -> None:
+        """Apply a write to PostgreSQL; on failure record the key(s) for repair instead of failing.
+
+        With ``intent``, the records made before the source write are cleared once mirrored.
+        """
+        keys = [keys] if isinstance(keys, str) else list(keys)
         try:
             run(write, write=True)
         except Exception as exc:  # any failure of the mirror is repaired later, never lost
             count("MirrorWriteFailed")
-            for key in [keys] if isinstance(keys, str) else keys:
+            for key in keys:
                 logger.warning("mirror write failed", extra={"resource": self.resource, "key": key})
                 record_repair(self.resource, key, type(exc).__name__)
+        # Copied, or recorded as a failure (which reconcile clears once copied): the intent is done.
+        if intent is not None:
+            self.forget(intent)
+
+    def forget(self, intent: Intent) -> None:
+        """Clear this request's own intents (best effort)."""
+        try:
+            for key in intent.keys:
+                clear_intent(self.resource, key, intent.token)
+        except StoreUnavailable:  # the intent stays: reconcile copies an equal record, no harm
+            count("RepairIntentNotCleared")
 
 
 class DualBookRepository:
@@ -81,12 +114,16 @@ class DualBookRepository:
     def __init__(self, source: DynamoBookRepository, mirror: PostgresBookRepository, stage: Stage) -> None:
         self.source, self.mirror, self.stage = source, mirror, stage
 
-    def get(self, book_id: str) -> Book | None:
+    def get(self, book_id: str, *, consistent: bool = False) -> Book | None:
+        if consistent:  # the checks before a write: the source of truth decides, never the mirror
+            return self.source.get(book_id, consistent=True)
         found = self.stage.read(lambda: self.source.get(book_id), lambda: self.mirror.get(book_id))
         self.stage.shadow(book_id, found, lambda: self.mirror.get(book_id))
         return found
 
-    def get_many(self, book_ids: Sequence[str]) -> dict[str, Book]:
+    def get_many(self, book_ids: Sequence[str], *, consistent: bool = False) -> dict[str, Book]:
+        if consistent:  # pricing a cart and checking out: the prices the checkout will be held to
+            return self.source.get_many(book_ids, consistent=True)
         return self.stage.read(lambda: self.source.get_many(book_ids), lambda: self.mirror.get_many(book_ids))
 
     def list_page(self, category: str | None, limit: int, cursor: str | None) -> Page[Book]:
@@ -105,16 +142,17 @@ class DualBookRepository:
         return self.stage.read(self.source.categories, self.mirror.categories)
 
     def create(self, book: Book) -> None:
-        self.source.create(book)
-        self.stage.mirror_write(book.bookId, lambda cur: upsert_postgres(cur, "books", [book]))
+        self.stage.through([book.bookId], lambda: self.source.create(book), lambda _: _upsert("books", book))
 
     def replace(self, book: Book, previous: Book) -> None:
-        self.source.replace(book, previous)
-        self.stage.mirror_write(book.bookId, lambda cur: upsert_postgres(cur, "books", [book]))
+        self.stage.through([book.bookId], lambda: self.source.replace(book, previous), lambda _: _upsert("books", book))
 
     def delete(self, book: Book) -> None:
-        self.source.delete(book)
-        self.stage.mirror_write(book.bookId, lambda cur: delete_postgres(cur, "books", book.bookId))
+        self.stage.through(
+            [book.bookId],
+            lambda: self.source.delete(book),
+            lambda _: lambda cur: delete_postgres(cur, "books", book.bookId),
+        )
 
 
 class DualUserRepository:
@@ -129,13 +167,12 @@ class DualUserRepository:
         return found
 
     def create(self, profile: UserProfile) -> UserProfile:
-        stored = self.source.create(profile)
-        self.stage.mirror_write(stored.userId, lambda cur: upsert_postgres(cur, "users", [stored]))
-        return stored
+        return self.stage.through(
+            [profile.userId], lambda: self.source.create(profile), lambda stored: _upsert("users", stored)
+        )
 
     def update(self, profile: UserProfile) -> None:
-        self.source.update(profile)
-        self.stage.mirror_write(profile.userId, lambda cur: upsert_postgres(cur, "users", [profile]))
+        self.stage.through([profile.userId], lambda: self.source.update(profile), lambda _: _upsert("users", profile))
 
 
 class DualOrderRepository:
@@ -145,7 +182,11 @@ class DualOrderRepository:
         self.source, self.mirror, self.stage = source, mirror, stage
 
     def get(self, user_id: str, order_id: str) -> Order | None:
-        return self.stage.read(lambda: self.source.get(user_id, order_id), lambda: self.mirror.get(user_id, order_id))
+        found = self.stage.read(lambda: self.source.get(user_id, order_id), lambda: self.mirror.get(user_id, order_id))
+        if found is None and self.stage.read_mirror:  # an order not copied yet: the source of truth has it
+            count("ReadFallback")
+            found = self.source.get(user_id, order_id)
+        return found
 
     def list_page(self, user_id: str, limit: int, cursor: str | None) -> Page[Order]:
         return self.stage.read(
@@ -162,16 +203,45 @@ class DualCheckoutRepository:
     ) -> None:
         self.source, self.books, self.orders, self.stock = source, books, orders, stock
 
-    def place_order(self, order: Order, cart: StoredCart) -> None:
-        self.source.place_order(order, cart)
+    def resume(self, cart: StoredCart) -> Order | None:
+        return self.source.resume(cart)
+
+    def abandon(self, cart: StoredCart) -> None:
+        self.source.abandon(cart)
+
+    def place_order(self, order: Order, cart: StoredCart, key: str) -> Order:
+        # Intents first (see Stage.through): a function that stops after the transaction leaves
+        # the order and the books it sold recorded for repair.
+        ids = [line.bookId for line in order.items]
+        order_intent = record_intent("orders", [key_of(order)]) if self.orders is not None else None
+        stock_intent = record_intent("books", ids) if self.stock is not None else None
+        try:
+            order = self.source.place_order(order, cart, key)
+        except DomainError as exc:
+            if not isinstance(exc, StoreUnavailable):  # refused: nothing was written
+                self._forget(order_intent, stock_intent)
+            raise
         if self.orders is not None:
-            self.orders.mirror_write(key_of(order), lambda cur: upsert_postgres(cur, "orders", [order]))
+            self.orders.mirror_write(key_of(order), _upsert("orders", order), order_intent)
         if self.stock is not None:
-            ids = [line.bookId for line in order.items]
             try:
                 books = list(self.books.get_many(ids, consistent=True).values())
             except StoreUnavailable:
                 for book_id in ids:
                     record_repair("books", book_id, "stock not read back after checkout")
-                return
-            self.stock.mirror_write(ids, lambda cur: upsert_postgres(cur, "books", books))
+                if stock_intent is not None:
+                    self.stock.forget(stock_intent)
+                return order
+            self.stock.mirror_write(ids, lambda cur: upsert_postgres(cur, "books", books), stock_intent)
+        return order
+
+    def _forget(self, order_intent: Intent | None, stock_intent: Intent | None) -> None:
+        if self.orders is not None and order_intent is not None:
+            self.orders.forget(order_intent)
+        if self.stock is not None and stock_intent is not None:
+            self.stock.forget(stock_intent)
+
+
+def _upsert(resource: Resource, record: Record) -> Callable[[Any], None]:
+    """The mirror write of one record (version-guarded: an older copy never wins)."""
+    return lambda cur: upsert_postgres(cur, resource, [record])

@@ -1,15 +1,22 @@
 """The migration table in DynamoDB: repair records for failed mirror writes, and backfill checkpoints.
 
 Items: ``pk=REPAIR#<resource>``, ``sk=<key>`` (a write that reached the source of truth
-but not the mirror); ``pk=CHECKPOINT#<resource>``, ``sk=<segment>/<total>`` (where a
-backfill segment stands). Written to DynamoDB, the store that is up when such a
-failure happens, so the record itself is durable.
+but not the mirror, or may have: an *intent* is recorded before each dual-stage write and
+cleared once its mirror write succeeded, so a function that stops in between leaves a
+repair behind, never silent drift; an intent is its own item, ``sk=<key>|intent|<token>``,
+so a request clears only its own);
+``pk=CHECKPOINT#<resource>``, ``sk=<segment>/<total>`` (where a backfill segment stands).
+Written to DynamoDB, the store that is up when such a failure happens, so the record itself
+is durable.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloudshelf.migration.records import Resource
@@ -34,15 +41,53 @@ def record_repair(resource: Resource, key: str, reason: str) -> None:
         dynamodb_client().put_item(TableName=_table(), Item=item)
 
 
+INTENT = "|intent|"  # between a key and the token of one request's intent record
+INTENT_MAX_AGE = timedelta(minutes=20)  # older than any function can run: its request is over
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The repair records one request made before its write: only these may it clear."""
+
+    token: str
+    keys: tuple[str, ...]
+
+
+def record_intent(resource: Resource, keys: Sequence[str]) -> Intent:
+    """Before a dual-stage write: record ``keys`` for repair, one record per request and key
+    (``<key>|intent|<token>``), cleared by that request once both stores have its write."""
+    token = secrets.token_hex(8)
+    at = s(datetime.now(UTC).isoformat())
+    with translated_errors():
+        for key in keys:
+            item = {"pk": s(f"REPAIR#{resource}"), "sk": s(f"{key}{INTENT}{token}"), "reason": s("in flight"), "at": at}
+            dynamodb_client().put_item(TableName=_table(), Item=item)
+    return Intent(token, tuple(keys))
+
+
+def clear_intent(resource: Resource, key: str, token: str) -> None:
+    """Forget one request's intent once its write reached both stores."""
+    with translated_errors():
+        dynamodb_client().delete_item(
+            TableName=_table(), Key={"pk": s(f"REPAIR#{resource}"), "sk": s(f"{key}{INTENT}{token}")}
+        )
+
+
 def pending_repairs(resource: Resource) -> list[str]:
-    """Keys recorded for repair."""
-    return [item["sk"]["S"] for item in _query(f"REPAIR#{resource}")]
+    """Keys recorded for repair (failed copies, and intents of writes in flight or stopped)."""
+    keys = (item["sk"]["S"].split(INTENT, 1)[0] for item in _query(f"REPAIR#{resource}"))
+    return list(dict.fromkeys(keys))
 
 
 def clear_repair(resource: Resource, key: str) -> None:
-    """Forget a repaired key."""
+    """Forget a repaired key: its failure record, and intents old enough that their requests
+    are over (a younger intent belongs to a write that may still land after this repair)."""
+    cutoff = datetime.now(UTC) - INTENT_MAX_AGE
     with translated_errors():
         dynamodb_client().delete_item(TableName=_table(), Key={"pk": s(f"REPAIR#{resource}"), "sk": s(key)})
+        for item in _query(f"REPAIR#{resource}", prefix=f"{key}{INTENT}"):
+            if datetime.fromisoformat(item["at"]["S"]) < cutoff:
+                dynamodb_client().delete_item(TableName=_table(), Key={"pk": item["pk"], "sk": item["sk"]})
 
 
 def save_checkpoint(resource: Resource, segment: int, total: int, start: dict[str, Any] | None, copied: int) -> None:
@@ -78,12 +123,12 @@ def clear_checkpoints(resource: Resource) -> None:
             dynamodb_client().delete_item(TableName=_table(), Key={"pk": item["pk"], "sk": item["sk"]})
 
 
-def _query(pk: str) -> list[dict[str, Any]]:
+def _query(pk: str, prefix: str | None = None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     params: dict[str, Any] = {
         "TableName": _table(),
-        "KeyConditionExpression": "pk = :p",
-        "ExpressionAttributeValues": {":p": s(pk)},
+        "KeyConditionExpression": "pk = :p" + (" AND begins_with(sk, :s)" if prefix else ""),
+        "ExpressionAttributeValues": {":p": s(pk), **({":s": s(prefix)} if prefix else {})},
     }
     with translated_errors():
         while True:

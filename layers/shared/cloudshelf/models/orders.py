@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from cloudshelf.models.common import ApiModel, Timestamp
+from cloudshelf.models.common import ApiModel, Timestamp, text
 from cloudshelf.money import Money
+
+MAX_NOTE_LENGTH = 500
 
 
 class CheckoutInput(ApiModel):
     """POST /orders: the body may be empty; prices, totals and users are never taken from it."""
 
-    note: str | None = None
+    note: Annotated[str, text(MAX_NOTE_LENGTH)] | None = Field(
+        default=None, description=f"For the shop, up to {MAX_NOTE_LENGTH} characters; line breaks allowed"
+    )
+    expectedTotal: Money | None = Field(
+        default=None,
+        description="The total the shopper agreed to; if the cart now costs anything else: 409 PRICE_CHANGED",
+    )
 
 
 class OrderLine(BaseModel):

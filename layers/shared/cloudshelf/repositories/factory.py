@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from cloudshelf.repositories.base import (
+from cloudshelf.domain.ports import (
     BookRepository,
     CartRepository,
     CheckoutRepository,

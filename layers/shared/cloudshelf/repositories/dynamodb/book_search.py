@@ -1,7 +1,8 @@
 """Phase 1 catalog search without a Scan: an inverted index of word prefixes.
 
-Each book writes one small item per prefix of its title and author words
-(``pk=TERM#<prefix>``, ``sk=<bookId>``). A query reads the partition of its most
+Each book writes one small item per prefix of its title and author words, and per
+CJK character and pair of adjacent ones (``pk=TERM#<prefix>``, ``sk=<bookId>``; see
+``search_terms``: words of any script, folded as phase 2 folds them). A query reads the partition of its most
 selective word (one Query, capped), fetches those books with BatchGetItem, and keeps
 those that match every word, ranked. Stale terms are harmless: every hit is checked
 against the book itself.
@@ -13,9 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cloudshelf.cursor import decode_cursor, encode_cursor
+from cloudshelf.domain.ports import Page
 from cloudshelf.domain.search_terms import query_words, score, title_key
 from cloudshelf.models.books import Book
-from cloudshelf.repositories.base import Page
 from cloudshelf.repositories.dynamodb.client import dynamodb_client, translated_errors
 from cloudshelf.repositories.dynamodb.codec import s
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from cloudshelf.cursor import decode_cursor, encode_cursor
+from cloudshelf.domain.ports import Page
 from cloudshelf.domain.search_terms import index_terms, title_key
 from cloudshelf.errors import AlreadyExists, Conflict, NotFound
 from cloudshelf.models.books import Book, CategoryCount
-from cloudshelf.repositories.base import Page
 from cloudshelf.repositories.dynamodb.book_search import BookSearch
 from cloudshelf.repositories.dynamodb.client import dynamodb_client, translated_errors
 from cloudshelf.repositories.dynamodb.codec import from_item, n, s, to_item
@@ -77,9 +77,13 @@ class DynamoBookRepository:
         self.table = table
         self._search = BookSearch(table, self.get_many)
 
-    def get(self, book_id: str) -> Book | None:
+    def get(self, book_id: str, *, consistent: bool = False) -> Book | None:
         with translated_errors():
-            item = dynamodb_client().get_item(TableName=self.table, Key=book_key(book_id)).get("Item")
+            item = (
+                dynamodb_client()
+                .get_item(TableName=self.table, Key=book_key(book_id), ConsistentRead=consistent)
+                .get("Item")
+            )
         return book_from_item(item) if item else None
 
     def get_many(self, book_ids: Sequence[str], *, consistent: bool = False) -> dict[str, Book]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from cloudshelf.cursor import decode_cursor, encode_cursor
+from cloudshelf.domain.ports import Page
 from cloudshelf.errors import CartChanged, OutOfStock
 from cloudshelf.models.carts import StoredCart
 from cloudshelf.models.orders import Order
-from cloudshelf.repositories.base import Page
 from cloudshelf.repositories.dynamodb.books import book_key
-from cloudshelf.repositories.dynamodb.carts import cart_key
+from cloudshelf.repositories.dynamodb.carts import DynamoCartRepository, cart_key, emptied_cart_update
 from cloudshelf.repositories.dynamodb.client import dynamodb_client, translated_errors
 from cloudshelf.repositories.dynamodb.codec import from_item, n, s, to_item
 from cloudshelf.repositories.dynamodb.transactions import TransactionCancelled, batch_get, transact_write
@@ -61,14 +61,19 @@ class DynamoOrderRepository:
 
 
 class DynamoCheckoutRepository:
-    """CheckoutRepository: one TransactWriteItems over the books, orders and carts tables."""
+    """CheckoutRepository: one TransactWriteItems over the books, orders and carts tables.
+
+    The cart is emptied (version + 1, ``placed`` remembers the key) in the same transaction,
+    on condition that it is still the version priced and unclaimed: a cart version is bought
+    at most once, and a retry after a lost answer finds its order through ``placed``.
+    """
 
     def __init__(self, books_table: str, orders_table: str, carts_table: str) -> None:
         self.books_table = books_table
         self.orders_table = orders_table
         self.carts_table = carts_table
 
-    def place_order(self, order: Order, cart: StoredCart) -> None:
+    def place_order(self, order: Order, cart: StoredCart, key: str) -> Order:
         actions: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -95,19 +100,25 @@ class DynamoCheckoutRepository:
                 }
             }
         )
+        emptied = emptied_cart_update(cart, key, order.orderId, order.createdAt)
+        emptied["ExpressionAttributeValues"][":v"] = n(cart.version)
         actions.append(
             {
-                "Delete": {
+                "Update": {
                     "TableName": self.carts_table,
                     "Key": cart_key(cart.userId),
-                    "ConditionExpression": "version = :v",
-                    "ExpressionAttributeValues": {":v": n(cart.version)},
+                    "ConditionExpression": "version = :v AND attribute_not_exists(#c)",
+                    **emptied,
                 }
             }
         )
         try:
             transact_write(actions, token=order.orderId)
         except TransactionCancelled as exc:
+            if exc.reasons[-1:] == ["ConditionalCheckFailed"]:
+                # The cart is not the version priced (another tab bought or changed it): that
+                # is the answer, whatever the stock says; re-reading tells the shopper which.
+                raise CartChanged("the cart changed during checkout; review the cart and retry") from exc
             failed = {
                 order.items[i].bookId
                 for i, r in enumerate(exc.reasons[: len(order.items)])
@@ -117,6 +128,23 @@ class DynamoCheckoutRepository:
             if short:
                 raise OutOfStock("not enough stock for some books", {"books": short}) from exc
             raise CartChanged("the cart or a price changed during checkout; review the cart and retry") from exc
+        return order
+
+    def abandon(self, cart: StoredCart) -> None:
+        self.resume(cart)  # a claim's order is never placed from here: it exists or it is released
+
+    def resume(self, cart: StoredCart) -> Order | None:
+        """A claim is only left by a checkout that ran on PostgreSQL (before a move back): it was
+        placed if its order is here, else it is released."""
+        if cart.claim is None:
+            return None
+        carts = DynamoCartRepository(self.carts_table)
+        placed = DynamoOrderRepository(self.orders_table).get(cart.userId, cart.claim.order.orderId)
+        if placed is not None:
+            carts.finish(cart)
+        else:
+            carts.release(cart)
+        return placed
 
     def _short_lines(self, order: Order, book_ids: set[str]) -> list[dict[str, Any]]:
         """Which of ``book_ids`` really lack stock now (as opposed to a changed price)."""

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from cloudshelf.cursor import decode_cursor, encode_cursor
-from cloudshelf.domain.search_terms import normalize, title_key
+from cloudshelf.domain.ports import Page
+from cloudshelf.domain.search_terms import query_terms, title_key
 from cloudshelf.errors import AlreadyExists, Conflict, NotFound
 from cloudshelf.models.books import Book, CategoryCount
-from cloudshelf.repositories.base import Page
 from cloudshelf.repositories.postgres.connection import run
 
 COLUMNS = (
@@ -35,15 +34,20 @@ def book_values(book: Book) -> tuple[Any, ...]:
 
 
 def prefix_query(text: str) -> str:
-    """A tsquery that matches every word of ``text`` as a stemmed prefix ("runn" finds "running")."""
-    words = re.findall(r"[a-z0-9]+", normalize(text))[:8]
-    return " & ".join(f"{w}:*" for w in words)
+    """A tsquery that matches every term of ``text`` as a stemmed prefix ("running" finds "Runner").
+
+    Terms are search_terms.query_terms(): words of any script folded as the ``search`` column's
+    cloudshelf_search_text() folds them, CJK as characters or pairs; letters, digits and marks
+    only, so nothing in them is tsquery syntax.
+    """
+    return " & ".join(f"{t}:*" for t in query_terms(text))
 
 
 class PostgresBookRepository:
     """BookRepository on the ``books`` table."""
 
-    def get(self, book_id: str) -> Book | None:
+    def get(self, book_id: str, *, consistent: bool = False) -> Book | None:
+        # Every read of the primary is consistent: ``consistent`` changes nothing here.
         def work(cur: Any) -> Book | None:
             cur.execute(f"SELECT {COLUMNS} FROM books WHERE book_id = %s", (book_id,))  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
             row = cur.fetchone()
@@ -51,7 +55,7 @@ class PostgresBookRepository:
 
         return run(work)
 
-    def get_many(self, book_ids: Sequence[str]) -> dict[str, Book]:
+    def get_many(self, book_ids: Sequence[str], *, consistent: bool = False) -> dict[str, Book]:
         def work(cur: Any) -> dict[str, Book]:
             cur.execute(f"SELECT {COLUMNS} FROM books WHERE book_id = ANY(%s)", (list(book_ids),))  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
             return {row[0]: book_from_row(row) for row in cur.fetchall()}
@@ -67,18 +71,18 @@ class PostgresBookRepository:
             values = decode_cursor("books", cursor)
             where.append("(title_key, book_id) > (%s, %s)")
             params += [str(values.get("t", "")), str(values.get("id", ""))]
-        sql = f"SELECT {COLUMNS} FROM books WHERE {' AND '.join(where)} ORDER BY title_key, book_id LIMIT %s"  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
+        sql = f"SELECT {COLUMNS}, title_key FROM books WHERE {' AND '.join(where)} ORDER BY title_key, book_id LIMIT %s"  # noqa: S608 # nosec B608 - column lists are module constants; every value is a bound %s parameter
 
-        def work(cur: Any) -> list[Book]:
+        def work(cur: Any) -> list[tuple[Book, str]]:
             cur.execute(sql, (*params, limit + 1))
-            return [book_from_row(r) for r in cur.fetchall()]
+            return [(book_from_row(r), r[12]) for r in cur.fetchall()]
 
-        books = run(work)
-        more = len(books) > limit
-        books = books[:limit]
-        last = books[-1] if books else None
-        next_cursor = encode_cursor("books", {"t": title_key(last.title), "id": last.bookId}) if more and last else None
-        return Page(books, next_cursor)
+        rows = run(work)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        # The stored key resumes exactly where this page ended, even for a row keyed by an older title_key().
+        next_cursor = encode_cursor("books", {"t": rows[-1][1], "id": rows[-1][0].bookId}) if more and rows else None
+        return Page([book for book, _ in rows], next_cursor)
 
     def search(self, query: str, category: str | None, limit: int, cursor: str | None) -> Page[Book]:
         tsquery = prefix_query(query)

@@ -7,11 +7,12 @@ from typing import Any
 from psycopg2.extras import execute_values
 
 from cloudshelf.cursor import decode_cursor, encode_cursor
-from cloudshelf.errors import CartChanged, OutOfStock
-from cloudshelf.models.carts import StoredCart
+from cloudshelf.domain.ports import CartRepository, Page
+from cloudshelf.errors import CartChanged, DomainError, OutOfStock, StoreUnavailable
+from cloudshelf.models.carts import CheckoutClaim, StoredCart
+from cloudshelf.models.common import utcnow
 from cloudshelf.models.orders import Order
 from cloudshelf.observability import count, logger
-from cloudshelf.repositories.base import CartRepository, Page
 from cloudshelf.repositories.postgres.connection import run
 
 # One round trip per order or page: the lines come along as JSON.
@@ -61,48 +62,106 @@ class PostgresOrderRepository:
 
 
 class PostgresCheckoutRepository:
-    """CheckoutRepository: stock and order in one PostgreSQL transaction, then the DynamoDB cart."""
+    """CheckoutRepository across two stores that share no transaction: the cart in DynamoDB,
+    stock and orders in PostgreSQL.
+
+    1. Claim the cart version in DynamoDB (conditional: the version priced, no other claim);
+       the claim carries the priced order and its id. From now on the cart can't change.
+    2. One PostgreSQL transaction decides the claim's fate once, in ``checkout_claims``:
+       ``placed`` with the stock taken and the order written, or ``abandoned`` when stock or a
+       price no longer allow it. A second attempt at the same order id (a retry after the
+       answer to COMMIT was lost, another tab settling the claim) finds the fate decided and
+       takes nothing twice.
+    3. Empty the cart (or drop the claim after ``abandoned``), conditional on the claim.
+
+    A failure between the steps leaves the claim; the next checkout of the cart settles it
+    (``resume``), and a retry with the same key gets the order.
+    """
 
     def __init__(self, carts: CartRepository) -> None:
         self.carts = carts
 
-    def place_order(self, order: Order, cart: StoredCart) -> None:
-        run(lambda cur: self._write(cur, order), write=True)
-        # Committed: the order stands. Clearing the cart must not turn it into an error,
-        # or an idempotent retry would place a second order.
+    def place_order(self, order: Order, cart: StoredCart, key: str) -> Order:
+        claim = CheckoutClaim(key=key, order=order, claimedAt=utcnow())
         try:
-            self.carts.delete(cart.userId, expected_version=cart.version)
-        except Exception:  # the order is safe; a stale cart is a nuisance, not a loss
-            logger.warning("cart not cleared after checkout", extra={"orderId": order.orderId})
-            count("CartClearFailed")
+            claimed = self.carts.claim(cart, claim)
+        except CartChanged:
+            # Refused, or applied and then refused to the SDK's own resend of it (the first
+            # answer was lost): only the cart as stored tells which.
+            now = self.carts.get(cart.userId)
+            if now is None or now.claim is None or now.claim.order.orderId != order.orderId:
+                raise
+            claimed = now
+        placed, refusal = self._settle(claimed)
+        if refusal is not None:
+            raise refusal
+        assert placed is not None  # noqa: S101 # nosec B101 - _settle returns one of the two
+        return placed
+
+    def resume(self, cart: StoredCart) -> Order | None:
+        placed, _ = self._settle(cart)
+        return placed
+
+    def abandon(self, cart: StoredCart) -> None:
+        claim = cart.claim
+        if claim is None:
+            return
+        placed = run(lambda cur: self._abandon(cur, claim.order), write=True)
+        if placed:
+            self.carts.finish(cart)
+        else:
+            self.carts.release(cart)
 
     @staticmethod
-    def _write(cur: Any, order: Order) -> None:
-        wanted = {line.bookId: line for line in order.items}
-        # Lock the rows in one fixed order (by id) so two checkouts can never deadlock.
+    def _abandon(cur: Any, order: Order) -> bool:
+        """Decide ``abandoned`` unless the fate is decided already; whether the order was placed."""
         cur.execute(
-            "SELECT book_id, stock, price, title FROM books WHERE book_id = ANY(%s) ORDER BY book_id FOR UPDATE",
-            (sorted(wanted),),
+            "INSERT INTO checkout_claims (order_id, user_id, outcome) VALUES (%s, %s, 'abandoned')"
+            " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+            (order.orderId, order.userId),
         )
-        rows = {book_id: (stock, price, title) for book_id, stock, price, title in cur.fetchall()}
-        short = [
-            {"bookId": b, "title": rows[b][2] if b in rows else line.title, "requested": line.quantity,
-             "available": rows[b][0] if b in rows else 0}
-            for b, line in sorted(wanted.items())
-            if b not in rows or rows[b][0] < line.quantity
-        ]  # fmt: skip
-        if short:
-            raise OutOfStock("not enough stock for some books", {"books": short})
-        if any(rows[b][1] != line.unitPrice for b, line in wanted.items()):
-            raise CartChanged("a price changed during checkout; review the cart and retry")
-        execute_values(
-            cur,
-            "UPDATE books SET stock = books.stock - v.qty, version = books.version + 1, updated_at = v.at"
-            " FROM (VALUES %s) AS v(book_id, qty, at) WHERE books.book_id = v.book_id AND books.stock >= v.qty",
-            [(b, line.quantity, order.createdAt) for b, line in sorted(wanted.items())],
+        if cur.fetchone() is not None:
+            return False
+        cur.execute("SELECT outcome FROM checkout_claims WHERE order_id = %s", (order.orderId,))
+        row = cur.fetchone()
+        return row is not None and row[0] == "placed"
+
+    def _settle(self, cart: StoredCart) -> tuple[Order | None, DomainError | None]:
+        """Decide the claim of ``cart`` in PostgreSQL, then settle the cart to match."""
+        claim = cart.claim
+        if claim is None:
+            raise CartChanged("the cart is not being checked out")
+        placed, refusal = run(lambda cur: self._decide(cur, claim.order), write=True)
+        # The decision is committed. Settling the cart can fail without losing anything: the
+        # claim stays, and the next checkout of this cart settles it the same way.
+        try:
+            if placed is not None:
+                self.carts.finish(cart)
+            else:
+                self.carts.release(cart)
+        except StoreUnavailable:
+            logger.warning("cart not settled after checkout", extra={"orderId": claim.order.orderId})
+            count("CartSettleFailed")
+        return placed, refusal
+
+    @staticmethod
+    def _decide(cur: Any, order: Order) -> tuple[Order | None, DomainError | None]:
+        cur.execute(
+            "INSERT INTO checkout_claims (order_id, user_id, outcome) VALUES (%s, %s, 'placed')"
+            " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+            (order.orderId, order.userId),
         )
-        if cur.rowcount != len(wanted):  # cannot happen under the row locks; refuse rather than oversell
-            raise CartChanged("stock changed during checkout; retry")
+        if cur.fetchone() is None:  # decided before: by an attempt whose answer was lost, or another tab
+            cur.execute("SELECT outcome FROM checkout_claims WHERE order_id = %s", (order.orderId,))
+            row = cur.fetchone()
+            if row is None or row[0] != "placed":
+                return None, CartChanged("this checkout could not be completed; review the cart and retry")
+            cur.execute(SELECT_ORDERS + " WHERE o.order_id = %s", (order.orderId,))
+            return order_from_row(cur.fetchone()), None
+        refusal = PostgresCheckoutRepository._take_stock(cur, order)
+        if refusal is not None:
+            cur.execute("UPDATE checkout_claims SET outcome = 'abandoned' WHERE order_id = %s", (order.orderId,))
+            return None, refusal
         cur.execute(
             "INSERT INTO orders (order_id, user_id, status, total, currency, note, created_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -117,3 +176,34 @@ class PostgresCheckoutRepository:
                 for n, i in enumerate(order.items)
             ],
         )
+        return order, None
+
+    @staticmethod
+    def _take_stock(cur: Any, order: Order) -> DomainError | None:
+        """Take every line's copies, or nothing and the reason."""
+        wanted = {line.bookId: line for line in order.items}
+        # Lock the rows in one fixed order (by id) so two checkouts can never deadlock.
+        cur.execute(
+            "SELECT book_id, stock, price, title FROM books WHERE book_id = ANY(%s) ORDER BY book_id FOR UPDATE",
+            (sorted(wanted),),
+        )
+        rows = {book_id: (stock, price, title) for book_id, stock, price, title in cur.fetchall()}
+        short = [
+            {"bookId": b, "title": rows[b][2] if b in rows else line.title, "requested": line.quantity,
+             "available": rows[b][0] if b in rows else 0}
+            for b, line in sorted(wanted.items())
+            if b not in rows or rows[b][0] < line.quantity
+        ]  # fmt: skip
+        if short:
+            return OutOfStock("not enough stock for some books", {"books": short})
+        if any(rows[b][1] != line.unitPrice for b, line in wanted.items()):
+            return CartChanged("a price changed during checkout; review the cart and retry")
+        execute_values(
+            cur,
+            "UPDATE books SET stock = books.stock - v.qty, version = books.version + 1, updated_at = v.at"
+            " FROM (VALUES %s) AS v(book_id, qty, at) WHERE books.book_id = v.book_id AND books.stock >= v.qty",
+            [(b, line.quantity, order.createdAt) for b, line in sorted(wanted.items())],
+        )
+        if cur.rowcount != len(wanted):  # cannot happen under the row locks; refuse rather than oversell
+            raise CartChanged("stock changed during checkout; retry")
+        return None
