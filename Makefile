@@ -75,7 +75,8 @@ test-fast: $(VENV)/.installed $(SYSTEM_STAMP) ## unit and handler tests only
 # HISTORIES per stage, SOAK_SECONDS per stage (no new history starts after that); SEED replays one.
 HISTORIES ?= 25
 SOAK_SECONDS ?= 300
-soak: $(VENV)/.installed $(SYSTEM_STAMP) ## concurrent shopper/admin histories with faults, longer (HISTORIES=25 SOAK_SECONDS=300 per stage, SEED=n)
+soak: $(VENV)/.installed $(SYSTEM_STAMP) ## the checkers, longer: domain model (1500 histories per flavour), then store histories (HISTORIES=25 SOAK_SECONDS=300 per stage, SEED=n)
+	HYPOTHESIS_PROFILE=soak $(PY) -m pytest -p no:cacheprovider -q tests/unit/test_checkout_model.py
 	CLOUDSHELF_HISTORIES=$(HISTORIES) CLOUDSHELF_HISTORY_SECONDS=$(SOAK_SECONDS) CLOUDSHELF_HISTORY_SEED=$(SEED) \
 		$(PY) -m pytest -p no:cacheprovider -s tests/histories
 

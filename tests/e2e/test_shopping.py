@@ -60,7 +60,7 @@ def test_new_shopper_signs_up_browses_searches_and_checks_out(page: Page, stack:
     search.press_sequentially("time mach", delay=30)
     expect(page.get_by_role("heading", name="Results for “time mach”")).to_be_visible()
     expect(search).to_be_focused()  # results update in place: the box keeps focus
-    page.get_by_role("link", name="The Time Machine").click()
+    page.get_by_role("link", name="The Time Machine", exact=True).click()
     expect(page.get_by_role("heading", name="The Time Machine", level=1)).to_be_focused()
     expect(page.get_by_text("In stock", exact=True)).to_be_visible()
 
