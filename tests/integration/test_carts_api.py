@@ -139,3 +139,23 @@ def test_every_write_sets_the_ttl_and_expired_carts_are_not_served(
     assert [line["quantity"] for line in cart["items"]] == [2]
     assert cart["expired"] is False
     assert int(dynamodb.get_item(TableName=table, Key=key)["Item"]["expiresAt"]["N"]) > time.time() + 6 * 86400
+
+
+def test_cart_writes_keep_working_where_checkout_cannot_be_built(
+    invoke: Invoke, shopper: dict[str, str], add_book: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a configuration where checkout can't run (books and orders split across stores)
+    from cloudshelf.api import deps
+    from cloudshelf.repositories import factory
+
+    book = add_book(stock=5)
+
+    def split() -> Any:
+        raise RuntimeError("books and orders move to 'postgres' together: checkout spans both")
+
+    split.cache_clear = lambda: None  # type: ignore[attr-defined]  # the fixtures reset the factories
+    monkeypatch.setattr(factory, "checkout_repository", split)
+    # When the shopper changes the cart / Then it works: only settling a claim needs checkout
+    assert deps.claim_settler() is None
+    reply = invoke("PutCartItem", claims=shopper, bookId=book["bookId"], body={"quantity": 2})
+    assert (reply.status, reply.body["items"][0]["quantity"]) == (200, 2)
