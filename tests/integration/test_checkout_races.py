@@ -383,3 +383,23 @@ def test_a_commit_that_never_reached_the_server_is_abandoned_once(
             assert dict(cur.fetchall()) == {"placed": 1}
     finally:
         conn.close()
+
+
+def test_a_key_places_one_order_ever_even_when_the_cart_forgot_it(moto_server: str, phase: str) -> None:
+    # Given an order placed with a key, and a cart that no longer remembers that key (it keeps its
+    # last checkouts only) while the idempotency record is gone too (a day later, or released)
+    books, carts = factory.book_repository(), factory.cart_repository()
+    books.create(_book("once", stock=10))
+    set_quantity("forgetful", "once", 1, carts, books, RULES)
+    first = _checkout("forgetful", "forgetful-key-1")
+    emptied = carts.get("forgetful")
+    assert emptied is not None
+    carts.save(emptied.model_copy(update={"placed": [], "version": emptied.version + 1}), emptied.version)
+    set_quantity("forgetful", "once", 3, carts, books, RULES)
+    # When the old request is retried with its key
+    again = _checkout("forgetful", "forgetful-key-1")
+    # Then it gets its order back; nothing else is bought, the new cart is untouched
+    assert again.orderId == first.orderId
+    assert [o.orderId for o in _orders("forgetful")] == [first.orderId]
+    assert _stock("once") == 9
+    assert carts.get("forgetful").lines == {"once": 3}  # type: ignore[union-attr]

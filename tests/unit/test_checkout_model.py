@@ -686,11 +686,6 @@ FLAVOURS: tuple[Flavour, ...] = ("atomic", "two-store")
 # resent it after a lost answer) was answered CART_CHANGED on the last attempt, and placed later.
 
 
-def known_defect(reason: str) -> pytest.MarkDecorator:
-    """Marks the replay of a defect found: it fails until the defect is fixed, then must be unmarked."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
-
-
 def _sweep_cases() -> Iterator[object]:
     for flavour in FLAVOURS:
         for attempts in (ATTEMPTS[0], 1):
@@ -825,13 +820,11 @@ def test_replay_other_tab_bought_the_last_copies(flavour: Flavour) -> None:
         world.close()
 
 
-DEFECT_FORGOTTEN_KEY = (
-    f"design defect: a cart remembers its last {REMEMBERED_CHECKOUTS} checkouts only; a retry with an older key "
-    "(past the 24 h idempotency record, or after it was released on a failure) buys the cart again with that key"
-)
+# Found by this model (fixed): a cart remembers its last checkouts only; a retry with an older key (past
+# the 24 h idempotency record, or after it was released on a failure) bought the cart again with that key.
+# Now at most one order per key, ever: a key item in the checkout's transaction / a unique index.
 
 
-@known_defect(DEFECT_FORGOTTEN_KEY)
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_replay_retry_after_many_more_checkouts(flavour: Flavour) -> None:
     # Given ann's checkout with a key, answered, then as many more checkouts of hers as her cart remembers

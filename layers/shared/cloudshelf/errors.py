@@ -120,6 +120,14 @@ class IdempotencyConflict(Conflict):
     code = "IDEMPOTENCY_CONFLICT"
 
 
+class KeyAlreadyUsed(IdempotencyConflict):
+    """This Idempotency-Key already placed an order (``order_id``): a retry gets that order."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__("this Idempotency-Key already placed an order", {"orderId": order_id})
+        self.order_id = order_id
+
+
 class StoreUnavailable(DomainError):
     """A data store is throttled or down; the caller may retry later."""
 

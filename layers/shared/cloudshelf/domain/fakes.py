@@ -35,7 +35,16 @@ from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 from cloudshelf.cursor import decode_cursor, encode_cursor
 from cloudshelf.domain.ports import CartRepository, Page
 from cloudshelf.domain.search_terms import query_words, title_key, words
-from cloudshelf.errors import AlreadyExists, CartChanged, Conflict, DomainError, NotFound, OutOfStock, StoreUnavailable
+from cloudshelf.errors import (
+    AlreadyExists,
+    CartChanged,
+    Conflict,
+    DomainError,
+    KeyAlreadyUsed,
+    NotFound,
+    OutOfStock,
+    StoreUnavailable,
+)
 from cloudshelf.models.books import Book, CategoryCount
 from cloudshelf.models.carts import CheckoutClaim, PlacedOrder, StoredCart
 from cloudshelf.models.common import utcnow
@@ -128,6 +137,8 @@ class FakeStores:
     users: dict[str, UserProfile] = field(default_factory=dict)
     claims: dict[str, str] = field(default_factory=dict)
     """The two-store checkout's ``checkout_claims``: order id -> 'placed' or 'abandoned'."""
+    keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(user, Idempotency-Key) -> the order it placed: at most one (the adapters' key item / index)."""
     journal: list[Event] = field(default_factory=list)
 
     def point(self, name: str) -> None:
@@ -173,6 +184,7 @@ class FakeStores:
     def put_order(self, order: Order, key: str, cart_version: int) -> None:
         """Store a placed order and journal the sale; call under the lock."""
         self.orders[order.orderId] = order.model_copy(deep=True)
+        self.keys[(order.userId, key)] = order.orderId
         self.journal.append(Sale(len(self.journal), order.model_copy(deep=True), key, cart_version))
 
 
@@ -479,6 +491,9 @@ class FakeAtomicCheckout:
         stores = self.stores
 
         def apply() -> None:
+            used = stores.keys.get((order.userId, key))
+            if used is not None:  # the key item's condition, reported first like the adapter
+                raise KeyAlreadyUsed(used)
             failed = {line.bookId for line in order.items if not _can_take(stores.books.get(line.bookId), line)}
             stored = stores.carts.get(cart.userId)
             if not _unclaimed_at(stored, cart.version):
@@ -604,6 +619,9 @@ class FakeTwoStoreCheckout:
     def _decide(self, claim: CheckoutClaim, cart_version: int) -> tuple[Order | None, DomainError | None]:
         stores, order = self.stores, claim.order
         fate = stores.claims.get(order.orderId)
+        used = stores.keys.get((order.userId, claim.key))
+        if fate is None and used is not None:  # the key placed another order: that's the answer
+            return None, KeyAlreadyUsed(used)
         if fate is not None:  # decided before: by an attempt whose answer was lost, or another tab
             if fate != "placed":
                 return None, CartChanged("this checkout could not be completed; review the cart and retry")

@@ -11,6 +11,7 @@ from cloudshelf.errors import (
     CartChanged,
     CartEmpty,
     CheckoutPending,
+    KeyAlreadyUsed,
     NotFound,
     OutOfStock,
     PriceChanged,
@@ -68,6 +69,11 @@ def checkout(
         order = _price_order(stored, note, expected_total, rules, books)
         try:
             return checkout_repo.place_order(order, stored, key)
+        except KeyAlreadyUsed as used:  # a retry the cart no longer remembers: the store does
+            placed = orders.get(user_id, used.order_id)
+            if placed is None:
+                raise
+            return placed
         except CartChanged:
             failed += 1
             if failed >= attempts:

@@ -128,7 +128,8 @@ class CheckoutRepository(Protocol):
         cart, remembering (``key`` -> order id) so a retry can be answered.
 
         Returns the order as stored. Raises OutOfStock naming the short books, CartChanged
-        if the cart or a price changed (nothing placed in either case), StoreUnavailable when
+        if the cart or a price changed (nothing placed in either case), KeyAlreadyUsed when
+        ``key`` placed an order before (at most one order per key, ever), StoreUnavailable when
         a store fails; if the outcome is unknown the cart stays claimed and ``resume`` settles it.
         """
         ...

@@ -104,7 +104,9 @@ def checkout_repository() -> CheckoutRepository:
     from cloudshelf.repositories.dynamodb.orders import DynamoCheckoutRepository
 
     settings = get_settings()
-    dynamo = DynamoCheckoutRepository(settings.books_table, settings.orders_table, settings.carts_table)
+    dynamo = DynamoCheckoutRepository(
+        settings.books_table, settings.orders_table, settings.carts_table, settings.idempotency_table
+    )
     order_stage, stock_stage = _stage("orders"), _stage("books")
     if order_stage is None and stock_stage is None:
         return dynamo

@@ -6,7 +6,7 @@ from typing import Any
 
 from cloudshelf.cursor import decode_cursor, encode_cursor
 from cloudshelf.domain.ports import Page
-from cloudshelf.errors import CartChanged, OutOfStock
+from cloudshelf.errors import CartChanged, KeyAlreadyUsed, OutOfStock
 from cloudshelf.models.carts import StoredCart
 from cloudshelf.models.orders import Order
 from cloudshelf.repositories.dynamodb.books import book_key
@@ -60,6 +60,16 @@ class DynamoOrderRepository:
         return Page(orders, encode_cursor("orders", {"id": orders[-1].orderId}) if more else None)
 
 
+KEY_DAYS = 90
+"""How long the key of a placed order answers a retry with that order (the idempotency
+record itself lasts a day; the cart remembers its last checkouts)."""
+
+
+def key_item_id(user_id: str, key: str) -> str:
+    """The idempotency table item of a key that placed an order (beside Powertools' own records)."""
+    return f"checkout-key#{user_id}#{key}"
+
+
 class DynamoCheckoutRepository:
     """CheckoutRepository: one TransactWriteItems over the books, orders and carts tables.
 
@@ -68,10 +78,11 @@ class DynamoCheckoutRepository:
     at most once, and a retry after a lost answer finds its order through ``placed``.
     """
 
-    def __init__(self, books_table: str, orders_table: str, carts_table: str) -> None:
+    def __init__(self, books_table: str, orders_table: str, carts_table: str, keys_table: str) -> None:
         self.books_table = books_table
         self.orders_table = orders_table
         self.carts_table = carts_table
+        self.keys_table = keys_table  # the idempotency table: one item per key that placed an order
 
     def place_order(self, order: Order, cart: StoredCart, key: str) -> Order:
         actions: list[dict[str, Any]] = [
@@ -112,10 +123,25 @@ class DynamoCheckoutRepository:
                 }
             }
         )
+        actions.append(
+            {
+                "Put": {
+                    "TableName": self.keys_table,
+                    "Item": {
+                        "id": s(key_item_id(order.userId, key)),
+                        "orderId": s(order.orderId),
+                        "expiration": n(int(order.createdAt.timestamp()) + KEY_DAYS * 86400),
+                    },
+                    "ConditionExpression": "attribute_not_exists(id)",
+                }
+            }
+        )
         try:
             transact_write(actions, token=order.orderId)
         except TransactionCancelled as exc:
             if exc.reasons[-1:] == ["ConditionalCheckFailed"]:
+                raise KeyAlreadyUsed(self._order_of_key(order.userId, key)) from exc
+            if exc.reasons[-2:-1] == ["ConditionalCheckFailed"]:
                 # The cart is not the version priced (another tab bought or changed it): that
                 # is the answer, whatever the stock says; re-reading tells the shopper which.
                 raise CartChanged("the cart changed during checkout; review the cart and retry") from exc
@@ -129,6 +155,13 @@ class DynamoCheckoutRepository:
                 raise OutOfStock("not enough stock for some books", {"books": short}) from exc
             raise CartChanged("the cart or a price changed during checkout; review the cart and retry") from exc
         return order
+
+    def _order_of_key(self, user_id: str, key: str) -> str:
+        with translated_errors():
+            item = dynamodb_client().get_item(
+                TableName=self.keys_table, Key={"id": s(key_item_id(user_id, key))}, ConsistentRead=True
+            )["Item"]
+        return str(item["orderId"]["S"])
 
     def abandon(self, cart: StoredCart) -> None:
         self.resume(cart)  # a claim's order is never placed from here: it exists or it is released

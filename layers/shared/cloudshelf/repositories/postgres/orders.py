@@ -8,7 +8,7 @@ from psycopg2.extras import execute_values
 
 from cloudshelf.cursor import decode_cursor, encode_cursor
 from cloudshelf.domain.ports import CartRepository, Page
-from cloudshelf.errors import CartChanged, DomainError, OutOfStock, StoreUnavailable
+from cloudshelf.errors import CartChanged, DomainError, KeyAlreadyUsed, OutOfStock, StoreUnavailable
 from cloudshelf.models.carts import CheckoutClaim, StoredCart
 from cloudshelf.models.common import utcnow
 from cloudshelf.models.orders import Order
@@ -131,7 +131,7 @@ class PostgresCheckoutRepository:
         claim = cart.claim
         if claim is None:
             raise CartChanged("the cart is not being checked out")
-        placed, refusal = run(lambda cur: self._decide(cur, claim.order), write=True)
+        placed, refusal = run(lambda cur: self._decide(cur, claim.order, claim.key), write=True)
         # The decision is committed. Settling the cart can fail without losing anything: the
         # claim stays, and the next checkout of this cart settles it the same way.
         try:
@@ -145,16 +145,25 @@ class PostgresCheckoutRepository:
         return placed, refusal
 
     @staticmethod
-    def _decide(cur: Any, order: Order) -> tuple[Order | None, DomainError | None]:
+    def _decide(cur: Any, order: Order, key: str) -> tuple[Order | None, DomainError | None]:
+        # ON CONFLICT without a target: a claim decided before (this order id), or another order
+        # placed with this key (the partial unique index on user and key) both insert nothing.
         cur.execute(
-            "INSERT INTO checkout_claims (order_id, user_id, outcome) VALUES (%s, %s, 'placed')"
-            " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-            (order.orderId, order.userId),
+            "INSERT INTO checkout_claims (order_id, user_id, idem_key, outcome) VALUES (%s, %s, %s, 'placed')"
+            " ON CONFLICT DO NOTHING RETURNING order_id",
+            (order.orderId, order.userId, key),
         )
-        if cur.fetchone() is None:  # decided before: by an attempt whose answer was lost, or another tab
-            cur.execute("SELECT outcome FROM checkout_claims WHERE order_id = %s", (order.orderId,))
+        if cur.fetchone() is None:
+            cur.execute(
+                "SELECT order_id, outcome FROM checkout_claims"
+                " WHERE order_id = %s OR (user_id = %s AND idem_key = %s AND outcome = 'placed')"
+                " ORDER BY order_id = %s DESC LIMIT 1",
+                (order.orderId, order.userId, key, order.orderId),
+            )
             row = cur.fetchone()
-            if row is None or row[0] != "placed":
+            if row is not None and row[0] != order.orderId:  # the key placed another order: that's the answer
+                return None, KeyAlreadyUsed(row[0])
+            if row is None or row[1] != "placed":  # decided before: abandoned
                 return None, CartChanged("this checkout could not be completed; review the cart and retry")
             cur.execute(SELECT_ORDERS + " WHERE o.order_id = %s", (order.orderId,))
             return order_from_row(cur.fetchone()), None
