@@ -19,7 +19,7 @@ import pytest
 
 from cloudshelf.domain import orders as order_rules
 from cloudshelf.domain.carts import CartRules, set_quantity
-from cloudshelf.errors import CartEmpty, CheckoutPending, DomainError, StoreUnavailable
+from cloudshelf.errors import CartChanged, CartEmpty, CheckoutPending, DomainError, StoreUnavailable
 from cloudshelf.models.books import Book
 from cloudshelf.models.common import utcnow
 from cloudshelf.models.orders import Order
@@ -403,3 +403,33 @@ def test_a_key_places_one_order_ever_even_when_the_cart_forgot_it(moto_server: s
     assert [o.orderId for o in _orders("forgetful")] == [first.orderId]
     assert _stock("once") == 9
     assert carts.get("forgetful").lines == {"once": 3}  # type: ignore[union-attr]
+
+
+def test_a_claim_whose_answer_was_lost_is_recognised_and_completed(moto_server: str, phase: str) -> None:
+    if phase != "2":
+        pytest.skip("claims are made by the two-store checkout")
+    # Given a claim that DynamoDB applied but whose answer was lost: the SDK's resend then meets
+    # its own write and fails its condition
+    books, carts = factory.book_repository(), factory.cart_repository()
+    books.create(_book("echo", stock=5))
+    set_quantity("echoer", "echo", 1, carts, books, RULES)
+    real_claim = carts.claim
+
+    def applied_then_refused(cart: Any, claim: Any) -> Any:
+        real_claim(cart, claim)
+        raise CartChanged("the conditional request failed (the resend of an applied claim)")
+
+    object.__setattr__(carts, "claim", applied_then_refused)
+    try:
+        # When the checkout runs with a single attempt
+        order = order_rules.checkout(
+            "echoer", token_hex(8), note=None, expected_total=None, rules=RULES, attempts=1,
+            carts=carts, books=factory.book_repository(), orders=factory.order_repository(),
+            checkout_repo=factory.checkout_repository(),
+        )  # fmt: skip
+    finally:
+        object.__setattr__(carts, "claim", real_claim)
+    # Then it recognises its own claim and places the order once; the cart is emptied
+    assert [o.orderId for o in _orders("echoer")] == [order.orderId]
+    assert _stock("echo") == 4
+    assert carts.get("echoer").lines == {}  # type: ignore[union-attr]
