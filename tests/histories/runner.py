@@ -143,43 +143,31 @@ def run_history(stage: str, seed: int, stores: Stores, handlers: dict[str, Handl
     books = tuple(catalog)
     begin = time.time()
     races = {s: (begin + rng.uniform(0.6, 1.6), begin + rng.uniform(2.2, 4.0)) for s in range(knobs.shoppers)}
-    specs = [
-        ActorSpec(
-            name=f"s{s}t{t}",
-            role="shopper",
-            user=f"shopper-{s}",
+
+    def spec(name: str, role: str, user: str, ops: int, races: tuple[float, ...] = ()) -> ActorSpec:
+        return ActorSpec(
+            name=name,
+            role=role,
+            user=user,
             seed=seed,
-            ops=knobs.shopper_ops,
+            ops=ops,
             deadline=deadline,
             books=books,
             prices=PRICES,
             stage=stage,
             rates=knobs.rates,
             timeout_s=knobs.lambda_timeout_s,
-            out=str(workdir / f"s{s}t{t}.json"),
-            log=str(workdir / f"s{s}t{t}.log"),
-            races=races[s],
+            out=str(workdir / f"{name}.json"),
+            log=str(workdir / f"{name}.log"),
+            races=races,
         )
+
+    specs = [
+        spec(f"s{s}t{t}", "shopper", f"shopper-{s}", knobs.shopper_ops, races[s])
         for s in range(knobs.shoppers)
         for t in range(knobs.tabs)
     ]
-    specs.append(
-        ActorSpec(
-            name="admin",
-            role="admin",
-            user="admin-1",
-            seed=seed,
-            ops=knobs.admin_ops,
-            deadline=deadline,
-            books=books,
-            prices=PRICES,
-            stage=stage,
-            rates=knobs.rates,
-            timeout_s=knobs.lambda_timeout_s,
-            out=str(workdir / "admin.json"),
-            log=str(workdir / "admin.log"),
-        )
-    )
+    specs.append(spec("admin", "admin", "admin-1", knobs.admin_ops))
     harness: list[str] = []
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=run_actor, args=(spec, handlers), name=spec.name, daemon=True) for spec in specs]

@@ -52,7 +52,16 @@ from hypothesis.stateful import (
 
 from cloudshelf.domain.books import get_book, replace_book
 from cloudshelf.domain.carts import CartRules, clear_cart, remove_line, set_quantity, view_cart
-from cloudshelf.domain.fakes import POINTS, REMEMBERED_CHECKOUTS, BookWrite, CartWrite, Flavour, Sale, fake_shop
+from cloudshelf.domain.fakes import (
+    POINTS,
+    REMEMBERED_CHECKOUTS,
+    BookWrite,
+    CartWrite,
+    Flavour,
+    Sale,
+    fake_book,
+    fake_shop,
+)
 from cloudshelf.domain.orders import checkout
 from cloudshelf.errors import (
     BookUnavailable,
@@ -63,7 +72,6 @@ from cloudshelf.errors import (
     StoreUnavailable,
 )
 from cloudshelf.models.books import Book, BookInput
-from cloudshelf.models.common import utcnow
 from cloudshelf.models.orders import Order
 
 RULES = CartRules(ttl=timedelta(days=7), max_lines=5, max_quantity=3, currency="USD")
@@ -315,21 +323,8 @@ class World:
         self.shop = fake_shop(flavour, hook=step_point)
         self.requests: list[Request] = []
         self.numbers = count(1)
-        now = utcnow()
         for book_id, (price, stock) in CATALOG.items():
-            self.shop.books.create(
-                Book(
-                    bookId=book_id,
-                    title=f"Title {book_id}",
-                    author="Author",
-                    category="Fiction",
-                    price=Decimal(price),
-                    stock=stock,
-                    isbn="9780306406157",
-                    createdAt=now,
-                    updatedAt=now,
-                )
-            )
+            self.shop.books.create(fake_book(book_id, stock, price))
         STATS["histories"] += 1
         self.since_settled = 0
 

@@ -14,6 +14,7 @@ from cloudshelf.domain.fakes import (
     Flavour,
     Sale,
     fail_at,
+    fake_book,
     fake_shop,
 )
 from cloudshelf.errors import AlreadyExists, CartChanged, Conflict, NotFound, OutOfStock, StoreUnavailable
@@ -27,18 +28,7 @@ from cloudshelf.repositories.dynamodb import carts as dynamo_carts
 
 
 def _book(book_id: str = "b1", stock: int = 3, price: str = "10.00") -> Book:
-    now = utcnow()
-    return Book(
-        bookId=book_id,
-        title=f"Title {book_id}",
-        author="Author",
-        category="Fiction",
-        price=Decimal(price),
-        stock=stock,
-        isbn="9780306406157",
-        createdAt=now,
-        updatedAt=now,
-    )
+    return fake_book(book_id, stock, price)
 
 
 def _cart(version: int, lines: dict[str, int] | None = None, user: str = "ann") -> StoredCart:

@@ -54,8 +54,8 @@ Money = Annotated[
 
 
 def line_total(price: Decimal, quantity: int) -> Decimal:
-    """Price times quantity, exact."""
-    return (price * quantity).quantize(CENT)
+    """Price times quantity, exact; LimitExceeded (never a crash) beyond what money can hold."""
+    return checked_total([price * quantity])
 
 
 def checked_total(amounts: Iterable[Decimal]) -> Decimal:

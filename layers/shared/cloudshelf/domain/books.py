@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cloudshelf.domain.ports import BookRepository
 from cloudshelf.errors import Conflict, NotFound, PreconditionRequired, VersionConflict
 from cloudshelf.ids import new_book_id
@@ -62,11 +64,25 @@ def _current(repo: BookRepository, book_id: str) -> Book:
     return book
 
 
-def _changed(repo: BookRepository, book_id: str, expected: int) -> VersionConflict | None:
-    """Why the store refused a write conditional on ``expected``: NotFound (gone), a VersionConflict
-    (changed), or None (still at ``expected``: the store was busy, the caller may retry)."""
+def _at_version(repo: BookRepository, book_id: str, expected: int) -> Book:
+    """The book, if it is still at ``expected``; else VersionConflict (or NotFound)."""
     current = _current(repo, book_id)
-    return version_conflict(current, expected) if current.version != expected else None
+    if current.version != expected:
+        raise version_conflict(current, expected)
+    return current
+
+
+def _write_at_version(write: Callable[[], None], repo: BookRepository, book_id: str, expected: int) -> None:
+    """Run a store write conditional on ``expected``. A refusal is explained by the book as it is
+    now: NotFound (gone), VersionConflict (changed); still at ``expected``, the store's Conflict
+    stands (it was busy, the caller may retry)."""
+    try:
+        write()
+    except Conflict as exc:
+        current = _current(repo, book_id)
+        if current.version == expected:
+            raise
+        raise version_conflict(current, expected) from exc
 
 
 def replace_book(repo: BookRepository, book_id: str, data: BookInput, expected_version: int | None) -> Book:
@@ -82,9 +98,7 @@ def replace_book(repo: BookRepository, book_id: str, data: BookInput, expected_v
             "say which version of the book you are replacing: If-Match with its ETag, or version in the body",
             {"bookId": book_id},
         )
-    previous = _current(repo, book_id)
-    if previous.version != expected_version:
-        raise version_conflict(previous, expected_version)
+    previous = _at_version(repo, book_id, expected_version)
     book = Book(
         bookId=previous.bookId,
         createdAt=previous.createdAt,
@@ -92,13 +106,7 @@ def replace_book(repo: BookRepository, book_id: str, data: BookInput, expected_v
         version=expected_version + 1,
         **data.editable(),
     )
-    try:
-        repo.replace(book, previous)
-    except Conflict as exc:
-        changed = _changed(repo, book_id, expected_version)
-        if changed is None:
-            raise
-        raise changed from exc
+    _write_at_version(lambda: repo.replace(book, previous), repo, book_id, expected_version)
     return book
 
 
@@ -109,16 +117,8 @@ def delete_book(repo: BookRepository, book_id: str, expected_version: int | None
     with the current book); without, whatever its version (a sale in between is retried over).
     """
     if expected_version is not None:
-        book = _current(repo, book_id)
-        if book.version != expected_version:
-            raise version_conflict(book, expected_version)
-        try:
-            repo.delete(book)
-        except Conflict as exc:
-            changed = _changed(repo, book_id, expected_version)
-            if changed is None:
-                raise
-            raise changed from exc
+        book = _at_version(repo, book_id, expected_version)
+        _write_at_version(lambda: repo.delete(book), repo, book_id, expected_version)
         return
     for attempt in range(DELETE_ATTEMPTS):
         book = _current(repo, book_id)

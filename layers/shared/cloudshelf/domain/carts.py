@@ -81,7 +81,7 @@ def _line(book: Book, quantity: int) -> CartLine:
         imageUrl=book.imageUrl,
         unitPrice=book.price,
         quantity=quantity,
-        lineTotal=checked_total([line_total(book.price, quantity)]),
+        lineTotal=line_total(book.price, quantity),
         available=book.stock,
     )
 

@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from cloudshelf.cursor import decode_cursor, encode_cursor
@@ -666,6 +667,22 @@ class FakeShop:
     orders: FakeOrderRepository
     users: FakeUserRepository
     checkout: FakeAtomicCheckout | FakeTwoStoreCheckout
+
+
+def fake_book(book_id: str, stock: int, price: str = "10.00") -> Book:
+    """A valid book for a fake catalog (title "Title <id>")."""
+    now = utcnow()
+    return Book(
+        bookId=book_id,
+        title=f"Title {book_id}",
+        author="Author",
+        category="Fiction",
+        price=Decimal(price),
+        stock=stock,
+        isbn="9780306406157",
+        createdAt=now,
+        updatedAt=now,
+    )
 
 
 def fake_shop(flavour: Flavour = "atomic", hook: Hook | None = None) -> FakeShop:

@@ -116,7 +116,7 @@ def _price_order(
             author=catalog[book_id].author,
             unitPrice=catalog[book_id].price,
             quantity=qty,
-            lineTotal=checked_total([line_total(catalog[book_id].price, qty)]),
+            lineTotal=line_total(catalog[book_id].price, qty),
         )
         for book_id, qty in sorted(lines.items())
     ]

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from cloudshelf.domain.ports import Page
@@ -70,13 +71,8 @@ class Stage:
         """Write the source of truth, then the mirror, with an intent recorded first: a function that
         stops between the two (or whose mirror write fails) leaves a repair record, never silent drift."""
         intent = record_intent(self.resource, keys)
-        try:
+        with _forgotten_if_refused(lambda: self.forget(intent)):
             result = source()
-        except StoreUnavailable:
-            raise  # the outcome may be unknown: the intent stays for reconcile
-        except DomainError:
-            self.forget(intent)  # refused: nothing was written
-            raise
         self.mirror_write(keys, mirror(result), intent)
         return result
 
@@ -215,12 +211,8 @@ class DualCheckoutRepository:
         ids = [line.bookId for line in order.items]
         order_intent = record_intent("orders", [key_of(order)]) if self.orders is not None else None
         stock_intent = record_intent("books", ids) if self.stock is not None else None
-        try:
+        with _forgotten_if_refused(lambda: self._forget(order_intent, stock_intent)):
             order = self.source.place_order(order, cart, key)
-        except DomainError as exc:
-            if not isinstance(exc, StoreUnavailable):  # refused: nothing was written
-                self._forget(order_intent, stock_intent)
-            raise
         if self.orders is not None:
             self.orders.mirror_write(key_of(order), _upsert("orders", order), order_intent)
         if self.stock is not None:
@@ -240,6 +232,19 @@ class DualCheckoutRepository:
             self.orders.forget(order_intent)
         if self.stock is not None and stock_intent is not None:
             self.stock.forget(stock_intent)
+
+
+@contextmanager
+def _forgotten_if_refused(forget: Callable[[], None]) -> Iterator[None]:
+    """Around a source write after intents were recorded: a refusal (nothing was written) clears
+    them; an unknown outcome (StoreUnavailable: the write may have landed) keeps them for reconcile."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except DomainError:
+        forget()
+        raise
 
 
 def _upsert(resource: Resource, record: Record) -> Callable[[Any], None]:

@@ -119,8 +119,12 @@ class DynamoCartRepository:
         self._conditional("delete_item", {"Key": cart_key(user_id), **condition}, "the cart changed meanwhile")
 
     def claim(self, cart: StoredCart, claim: CheckoutClaim) -> StoredCart:
-        value = {"key": claim.key, "orderId": claim.order.orderId, "order": claim.order.model_dump_json()}
-        value["claimedAt"] = claim.claimedAt.isoformat()
+        value = {
+            "key": claim.key,
+            "orderId": claim.order.orderId,
+            "order": claim.order.model_dump_json(),
+            "claimedAt": claim.claimedAt.isoformat(),
+        }
         self._conditional(
             "update_item",
             {
